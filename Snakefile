@@ -1,0 +1,16 @@
+# mlpcompare: the same MLP trained in NumPy, PyTorch and Keras, compared honestly.
+# This file only wires: config, rule files, the default target.
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

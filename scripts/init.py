@@ -1,0 +1,9 @@
+# `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from mlpcompare import io, logs, spec
+
+logs.to_file(snakemake.log[0])
+info = io.read_json(snakemake.input.info)
+model_spec = spec.ModelSpec.from_config(
+    snakemake.params.arch, info["n_features"], info["n_classes"]
+)
+io.write_npz(spec.init_weights(model_spec, int(snakemake.wildcards.seed)), snakemake.output[0])

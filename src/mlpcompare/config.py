@@ -1,0 +1,117 @@
+"""Config checking with one readable line per problem, and the per-run views of the config.
+
+Snakemake's own ``validate`` fills the defaults from the same schema; this module runs first so
+a typo is reported as ``training.lrr: unknown key (did you mean 'lr'?)`` rather than a schema dump.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from mlpcompare.spec import TrainSpec
+
+
+class ConfigError(Exception):
+    """The config is invalid; ``str()`` is one line per problem."""
+
+
+def load_schema(path: str | Path) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def _where(path) -> str:
+    return ".".join(str(p) for p in path) or "config"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = _where(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        known = set(allowed)
+        extra = [k for k in error.instance if k not in known]
+        lines = []
+        for key in extra:
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            suggestion = (
+                f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
+            )
+            prefix = f"{where}." if error.absolute_path else ""
+            lines.append(f"{prefix}{key}: unknown key{suggestion}")
+        return "\n".join(lines)
+    if error.validator == "enum":
+        hint = difflib.get_close_matches(
+            str(error.instance), [str(v) for v in error.validator_value], n=1
+        )
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"{where}: {error.instance!r} is not one of: {allowed}{suggestion}"
+    if error.validator == "type":
+        return f"{where}: expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+    if error.validator == "pattern" and error.absolute_path == error.relative_path:
+        return f"{where}: {error.message}"
+    return f"{where}: {error.message}"
+
+
+def problems(config: dict, schema: dict) -> list[str]:
+    """Every schema violation as one readable line, sorted by location."""
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    lines = [_describe(e) for e in errors]
+    lines.extend(_cross_field(config, schema))
+    return [line for block in lines for line in block.splitlines()]
+
+
+def _cross_field(config: dict, schema: dict) -> list[str]:
+    """Checks that involve more than one key (run after the schema, on what it let through)."""
+    lines = []
+    overrides = config.get("framework_overrides")
+    if isinstance(overrides, dict):
+        training = config.get("training") if isinstance(config.get("training"), dict) else {}
+        validator = jsonschema.Draft202012Validator(schema["$defs"]["training"])
+        for framework, override in overrides.items():
+            if not isinstance(override, dict):
+                continue
+            merged = {**training, **override}
+            for error in validator.iter_errors(merged):
+                if error.absolute_path and error.absolute_path[0] in override:
+                    path = ["framework_overrides", framework, *error.absolute_path]
+                    lines.append(
+                        _describe(error).replace(_where(error.absolute_path), _where(path), 1)
+                    )
+    archs = config.get("architectures")
+    selected = config.get("run_architectures")
+    if isinstance(archs, dict) and isinstance(selected, list):
+        for name in selected:
+            if name not in archs:
+                hint = difflib.get_close_matches(str(name), list(archs), n=1)
+                suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+                lines.append(
+                    f"run_architectures: {name!r} is not defined in architectures{suggestion}"
+                )
+    return lines
+
+
+def check(config: dict, schema: dict) -> None:
+    """Raise :class:`ConfigError` listing every problem, one per line."""
+    found = problems(config, schema)
+    if found:
+        raise ConfigError("\n".join(found))
+
+
+def architectures(config: dict) -> dict[str, dict]:
+    """The architectures to run, by name."""
+    selected = config["run_architectures"] or list(config["architectures"])
+    return {name: config["architectures"][name] for name in selected}
+
+
+def training_for(config: dict, framework: str) -> dict:
+    """The ``training`` mapping as ``framework`` sees it, ``framework_overrides`` applied."""
+    return {**config["training"], **config["framework_overrides"].get(framework, {})}
+
+
+def train_spec_for(config: dict, framework: str) -> TrainSpec:
+    return TrainSpec.from_config(training_for(config, framework))

@@ -1,0 +1,87 @@
+"""Reading and writing artifacts: every write is atomic (temp file in the same folder + rename).
+
+A job killed half-way (SIGTERM, OOM, a full disk) therefore never leaves a file at the final path
+that a rerun would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    ``suffix`` keeps an extension some writers insist on (np.savez appends ".npz", Keras wants
+    ".keras").
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, final)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _jsonable(value):
+    """NumPy scalars/arrays to Python; NaN/inf to None (strict JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(data: dict, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_jsonable(data), indent=2, allow_nan=False) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def write_npz(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> None:
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+
+
+def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Load every array; pickled objects are refused (``allow_pickle=False``)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def write_csv(
+    rows: list[dict], path: str | os.PathLike, fieldnames: list[str] | None = None
+) -> None:
+    fieldnames = fieldnames or (list(rows[0]) if rows else [])
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fieldnames)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_bytes(data: bytes, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)

@@ -1,0 +1,112 @@
+"""One training run from files to files: load split and initial weights, train, write artifacts.
+
+Framework-agnostic: the framework module is imported by name, so a job imports only the
+framework it trains (and a NumPy job never pays for importing TensorFlow).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import platform
+import resource
+import sys
+
+from mlpcompare import io
+from mlpcompare.logs import UserError
+from mlpcompare.spec import ModelSpec, TrainSpec
+from mlpcompare.training import fit
+
+log = logging.getLogger(__name__)
+
+MODULES = {
+    "numpy": "mlpcompare.numpy_mlp",
+    "torch": "mlpcompare.torch_mlp",
+    "keras": "mlpcompare.keras_mlp",
+}
+HISTORY_COLUMNS = [
+    "epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds",
+]  # fmt: skip
+
+
+def framework_module(name: str):
+    """The module implementing ``name`` (see :class:`mlpcompare.training.Trainer`)."""
+    return importlib.import_module(MODULES[name])
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def train(*, framework, split_path, init_path, arch, training, seed, device, threads, outputs):
+    """Train ``framework`` on the split from the shared initial weights; write model, history, summary.
+
+    ``outputs`` has ``model``, ``history`` and ``train`` paths. A diverged run (non-finite loss)
+    is not an error: it is written with ``status: diverged`` so the workflow carries on and the
+    report can show it.
+    """
+    module = framework_module(framework)
+    module.configure_threads(threads)
+    try:
+        used_device = module.resolve_device(device)
+    except RuntimeError as err:
+        raise UserError(str(err)) from err
+    data = io.read_npz(split_path)
+    weights = io.read_npz(init_path)
+    n_train, n_in = data["x_train"].shape
+    n_out = weights[f"b{len(weights) // 2 - 1}"].shape[0]
+    model_spec = ModelSpec.from_config(arch, n_in, n_out)
+    train_spec = TrainSpec.from_config(training)
+    if train_spec.batch_size > n_train:
+        raise UserError(
+            f"training.batch_size {train_spec.batch_size} is larger than the training set "
+            f"({n_train} samples)"
+        )
+    log.info(
+        "%s: %s on %s, %d threads, %d training samples, %s",
+        framework, model_spec.layer_sizes, used_device, threads, n_train, train_spec,
+    )  # fmt: skip
+    trainer = module.Trainer(
+        model_spec,
+        train_spec,
+        weights,
+        data["x_train"],
+        data["y_train"],
+        seed=seed,
+        device=used_device,
+    )
+    result = fit(trainer, n_train, data["x_val"], data["y_val"], train_spec, seed)
+    trainer.save(outputs.model)
+    io.write_csv(result.history, outputs.history, HISTORY_COLUMNS)
+    summary = {
+        "framework": framework,
+        "status": result.status,
+        "diverged_epoch": result.diverged_epoch,
+        "seed": seed,
+        "epochs_run": len(result.history),
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "total_seconds": result.total_seconds,
+        "first_epoch_seconds": result.first_epoch_seconds,
+        "steady_samples_per_s": result.steady_samples_per_s,
+        "time_to_target_s": result.time_to_target_s,
+        "target_val_accuracy": train_spec.target_val_accuracy,
+        "best_val_loss": min((h["val_loss"] for h in result.history), default=None),
+        "best_val_accuracy": max((h["val_accuracy"] for h in result.history), default=None),
+        "n_train": n_train,
+        "layer_sizes": model_spec.layer_sizes,
+        "n_parameters": model_spec.n_weights,
+        "training": training,
+        "device": used_device,
+        "threads": threads,
+        "peak_rss_mb": peak_rss_mb(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "environment": module.environment(),
+    }
+    io.write_json(summary, outputs.train)
+    log.info(
+        "done: %s, %d epochs, best epoch %d", result.status, len(result.history), result.best_epoch
+    )
+    return summary
