@@ -57,12 +57,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def problems(config: dict, schema: dict) -> list[str]:
-    """Every schema violation as one readable line, sorted by location."""
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    """Every schema violation as one readable line, sorted (lines start with the key's path)."""
+    errors = jsonschema.Draft202012Validator(schema).iter_errors(config)
     lines = [_describe(e) for e in errors]
     lines.extend(_cross_field(config, schema))
-    return [line for block in lines for line in block.splitlines()]
+    return sorted(line for block in lines for line in block.splitlines())
 
 
 def _cross_field(config: dict, schema: dict) -> list[str]:

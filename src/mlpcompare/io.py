@@ -29,12 +29,21 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".tmp{suffix}", dir=final.parent)
     os.close(fd)
+    os.chmod(
+        tmp, 0o666 & ~_umask()
+    )  # mkstemp makes 0600; results should be as readable as any file
     try:
         yield Path(tmp)
         os.replace(tmp, final)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(value):

@@ -1,0 +1,54 @@
+"""Where the NumPy MLP runs: threads, device and the environment recorded with each result."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import numpy as np
+import threadpoolctl
+
+DEVICES = ("auto", "cpu", "cuda")
+
+# threadpoolctl applies the limit when the object is made; the reference keeps it (and the
+# promise not to restore the original limits) for the whole process.
+_thread_limits: threadpoolctl.threadpool_limits | None = None
+
+
+def configure_threads(n: int) -> None:
+    """Limit the BLAS (and any other native) thread pools to ``n`` threads for this process."""
+    global _thread_limits
+    _thread_limits = threadpoolctl.threadpool_limits(limits=n)
+
+
+def resolve_device(requested: str) -> str:
+    """The device actually used: always ``"cpu"``; asking for ``"cuda"`` is an error."""
+    if requested not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {requested!r}")
+    if requested == "cuda":
+        raise RuntimeError("device 'cuda' requested, but the NumPy MLP has no CUDA device: use cpu")
+    return "cpu"
+
+
+def environment() -> dict:
+    """Framework, versions, device, threads in effect and the BLAS libraries numpy loaded."""
+    pools = threadpoolctl.threadpool_info()
+    blas_threads = [pool["num_threads"] for pool in pools if pool["user_api"] == "blas"]
+    return {
+        "framework": "numpy",
+        "versions": {"numpy": np.__version__, "threadpoolctl": threadpoolctl.__version__},
+        "device": "cpu",
+        "device_name": _cpu_name(),
+        "threads": max(blas_threads, default=None),
+        "blas": pools,
+    }
+
+
+def _cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else what the platform module knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()

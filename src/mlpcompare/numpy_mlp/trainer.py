@@ -1,0 +1,129 @@
+"""Training and inference front end: the ``Trainer`` that :func:`mlpcompare.training.fit` drives."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+
+from mlpcompare.numpy_mlp.losses import l2_penalty, softmax_cross_entropy
+from mlpcompare.numpy_mlp.model import MLP
+from mlpcompare.numpy_mlp.optim import make_optimizer
+from mlpcompare.numpy_mlp.runtime import resolve_device
+from mlpcompare.spec import ModelSpec, TrainSpec, batches
+
+MODEL_FILE = "model.npz"
+
+
+class Trainer:
+    """Trains an :class:`MLP` in float32 with the shared batch order; arrays in and out are NumPy.
+
+    weights : initial parameters, canonical layout. seed : seeds the dropout masks.
+    """
+
+    framework = "numpy"
+
+    def __init__(
+        self,
+        model_spec: ModelSpec,
+        train_spec: TrainSpec,
+        weights: dict[str, np.ndarray],
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        *,
+        seed: int,
+        device: str,
+    ):
+        resolve_device(device)
+        self.train_spec = train_spec
+        weights32 = {name: np.asarray(w, dtype=np.float32) for name, w in weights.items()}
+        self.model = MLP(model_spec, weights32, rng=np.random.default_rng(seed))
+        self.optimizer = make_optimizer(train_spec, self.model.params)
+        # Converted once; each batch is then one fancy-index of these arrays.
+        self.x_train = np.ascontiguousarray(x_train, dtype=np.float32)
+        self.y_train = np.asarray(y_train, dtype=np.int64)
+
+    def step(self, xb: np.ndarray, yb: np.ndarray, lr: float) -> float:
+        """One optimizer step on one batch; returns its loss (CE + L2) before the step."""
+        loss, _ = self._train_batch(np.asarray(xb, dtype=np.float32), np.asarray(yb), lr)
+        return loss
+
+    def train_epoch(self, order: np.ndarray, lr: float) -> tuple[float, float]:
+        """All batches of ``order``; sample-weighted mean loss (CE + L2) and accuracy."""
+        loss_sum, n_correct = 0.0, 0
+        for idx in batches(order, self.train_spec.batch_size):
+            loss, correct = self._train_batch(self.x_train[idx], self.y_train[idx], lr)
+            loss_sum += loss * len(idx)
+            n_correct += correct
+        return loss_sum / len(order), n_correct / len(order)
+
+    def _train_batch(self, xb: np.ndarray, yb: np.ndarray, lr: float) -> tuple[float, int]:
+        """Forward, backward, update. Loss and number correct are measured before the update."""
+        logits = self.model.forward(xb, training=True)
+        loss, dlogits = softmax_cross_entropy(logits, yb)
+        # The penalty is computed here only to report it; its gradient is added by the optimizer.
+        loss += l2_penalty(self.model.params, self.train_spec.weight_decay)
+        n_correct = int(np.count_nonzero(logits.argmax(axis=1) == yb))
+        self.model.backward(dlogits)
+        self.optimizer.step(self.model.grads, lr)
+        return loss, n_correct
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Cross-entropy (no penalty) and accuracy in inference mode."""
+        logits = self.predict_logits(x)
+        loss, _ = softmax_cross_entropy(logits, y)
+        return loss, float(np.mean(logits.argmax(axis=1) == y))
+
+    def predict_logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits (n, n_out), float32, dropout off."""
+        return self.model.forward(np.asarray(x, dtype=np.float32), training=False)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return self.model.get_params()
+
+    def set_weights(self, params: dict[str, np.ndarray]) -> None:
+        self.model.set_params(params)
+
+    def save(self, path: str) -> None:
+        """Write the parameters as an .npz of plain arrays, atomically."""
+        save_params(self.model.params, path)
+
+
+def save_params(params: dict[str, np.ndarray], path: str) -> None:
+    """``np.savez`` to a temporary file beside ``path``, then rename: a reader never sees half a file.
+
+    (A plain ``open`` rather than ``tempfile.mkstemp``, whose 0600 mode would carry over to the model.)
+    """
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **params)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class LoadedModel:
+    """A saved MLP ready for inference."""
+
+    def __init__(self, model: MLP):
+        self.model = model
+
+    def predict_logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits (n, n_out), float32."""
+        return self.model.forward(np.asarray(x, dtype=np.float32), training=False)
+
+    def inference_apis(self) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+        """The ways to run inference a benchmark times: NumPy has just the forward pass."""
+        return {"forward": self.predict_logits}
+
+
+def load_model(path: str, model_spec: ModelSpec, device: str) -> LoadedModel:
+    """Load a model written by :meth:`Trainer.save`; never unpickles (object arrays are refused)."""
+    resolve_device(device)
+    with np.load(path, allow_pickle=False) as saved:
+        params = {name: saved[name] for name in saved.files}
+    return LoadedModel(MLP(model_spec, params))

@@ -1,0 +1,58 @@
+"""Shared fixtures: repository paths, the local dataset mirror, a way to run Snakemake."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MIRROR = ROOT.parent / "shared" / "datasets"
+WORKFLOW_FILES = (
+    "Snakefile",
+    "config.yaml",
+    "rules",
+    "schemas",
+    "scripts",
+    "src",
+    "profiles",
+    "envs",
+    "report",
+)
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The byte-exact MNIST / Fashion-MNIST mirror beside the checkout (../shared/datasets)."""
+    if not (MIRROR / "mnist" / "SHA256SUMS").is_file():
+        pytest.skip(f"dataset mirror not found at {MIRROR}")
+    return MIRROR
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A clean copy of the workflow (no results), as a user's fresh clone would have it."""
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the Snakemake of this interpreter's environment in ``workdir``; output captured as text."""
+    exe = Path(sys.executable).with_name("snakemake")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [str(exe), *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )

@@ -1,0 +1,105 @@
+"""Config checking: one readable line per problem, defaults from the schema, per-framework views."""
+
+import copy
+import os
+
+import pytest
+import yaml
+from conftest import ROOT, copy_workflow, snakemake
+
+from mlpcompare import config as cfg
+
+SCHEMA = cfg.load_schema(ROOT / "schemas" / "config.schema.yaml")
+DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def problems_with(**changes):
+    config = copy.deepcopy(DEFAULT)
+    for dotted, value in changes.items():
+        *parents, key = dotted.split("__")
+        node = config
+        for p in parents:
+            node = node[p]
+        node[key] = value
+    return cfg.problems(config, SCHEMA)
+
+
+def test_the_shipped_config_and_presets_are_valid():
+    assert cfg.problems(DEFAULT, SCHEMA) == []
+    for preset in (ROOT / "presets").glob("*.yaml"):
+        merged = {**DEFAULT, **yaml.safe_load(preset.read_text())}
+        assert cfg.problems(merged, SCHEMA) == [], preset.name
+
+
+def test_unknown_top_level_key_suggests_the_close_one():
+    assert problems_with(seedz=[1]) == ["seedz: unknown key (did you mean 'seeds'?)"]
+
+
+def test_unknown_nested_key_is_named_with_its_path():
+    assert problems_with(training__lrr=0.1) == ["training.lrr: unknown key (did you mean 'lr'?)"]
+
+
+def test_wrong_type_names_key_expected_and_given():
+    assert problems_with(threads="four") == ["threads: expected integer, got str 'four'"]
+
+
+def test_enum_value_typo_suggests_the_close_one():
+    [line] = problems_with(frameworks=["numpy", "pytorch"])
+    assert line.startswith("frameworks.1: 'pytorch' is not one of: numpy, torch, keras")
+    assert "did you mean 'torch'" in line
+
+
+def test_out_of_range_values_are_reported_each_on_its_own_line():
+    lines = problems_with(training__lr=-1, split__val_fraction=0.9)
+    assert len(lines) == 2
+    assert lines[0].startswith("split.val_fraction: 0.9 is greater than or equal to")
+    assert lines[1].startswith("training.lr: -1 is less than or equal to")
+
+
+def test_framework_override_is_checked_against_training_after_merging():
+    assert problems_with(framework_overrides={"numpy": {"lr": "fast"}}) == [
+        "framework_overrides.numpy.lr: expected number, got str 'fast'"
+    ]
+    [line] = problems_with(framework_overrides={"numpy": {"lrate": 0.1}})
+    assert "framework_overrides.numpy" in line and "'lrate'" in line
+
+
+def test_run_architectures_must_name_defined_ones():
+    assert problems_with(run_architectures=["mlp-256-128-46"]) == [
+        "run_architectures: 'mlp-256-128-46' is not defined in architectures "
+        "(did you mean 'mlp-256-128-64'?)"
+    ]
+
+
+def test_training_for_applies_only_that_frameworks_overrides():
+    config = copy.deepcopy(DEFAULT)
+    config["framework_overrides"] = {"numpy": {"optimizer": "sgd", "lr": 0.01}}
+    assert cfg.training_for(config, "numpy")["optimizer"] == "sgd"
+    assert cfg.training_for(config, "numpy")["epochs"] == DEFAULT["training"]["epochs"]
+    assert cfg.training_for(config, "torch") == DEFAULT["training"]
+    assert cfg.train_spec_for(config, "numpy").lr == 0.01
+
+
+@pytest.mark.slow
+def test_snakemake_stops_before_any_job_with_one_line_per_problem(tmp_path):
+    copy_workflow(tmp_path)
+    run = snakemake(tmp_path, "-n", "--config", "trainng={lr: 1}", "threads=two")
+    assert run.returncode != 0
+    errors = [line for line in run.stderr.splitlines() if line.startswith("config error:")]
+    assert errors == [
+        "config error: threads: expected integer, got str 'two'",
+        "config error: trainng: unknown key (did you mean 'training'?)",
+    ]
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_partial_configfile_keeps_defaults_for_the_rest(tmp_path):
+    copy_workflow(tmp_path)
+    (tmp_path / "small.yaml").write_text("seeds: [5]\ntraining: {epochs: 2}\n")
+    run = snakemake(tmp_path, "-n", "--configfile", "small.yaml", "--quiet", "rules")
+    assert run.returncode == 0, run.stderr
+    listed = snakemake(tmp_path, "-n", "--configfile", "small.yaml", "--summary")
+    assert "seed5/train.json" in listed.stdout and "seed0" not in listed.stdout
+    assert os.path.exists(tmp_path / "config.yaml")
