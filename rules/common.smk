@@ -1,3 +1,4 @@
+import glob
 import os
 import sys
 
@@ -16,8 +17,10 @@ from mlpcompare.data import IDX_FILES, REMOTE
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 
 # One readable line per problem instead of a schema dump, then Snakemake fills the defaults.
+SCHEMA_DICT = cfg.load_schema(SCHEMA)
+config.update(cfg.coerce_strings(config, SCHEMA_DICT))
 try:
-    cfg.check(config, cfg.load_schema(SCHEMA))
+    cfg.check(config, SCHEMA_DICT)
 except cfg.ConfigError as err:
     sys.exit("\n".join(f"config error: {line}" for line in str(err).splitlines()))
 validate(config, SCHEMA)
@@ -52,22 +55,96 @@ def training_params(framework):
     return lambda wildcards: cfg.training_for(config, framework)
 
 
+# Frameworks that can train on a GPU (the NumPy MLP is CPU-only).
+GPU_FRAMEWORKS = ("torch", "keras")
+
+
+def wants_gpu(framework):
+    """Whether `framework`'s jobs ask the scheduler for a GPU (config `gpu_jobs`, `device`)."""
+    if config["gpu_jobs"] == "auto":
+        return config["device"] == "cuda" and framework in GPU_FRAMEWORKS
+    return framework in config["gpu_jobs"]
+
+
 def gpu_request():
-    """Training jobs ask the scheduler for a GPU only when the config insists on CUDA."""
-    return 1 if config["device"] == "cuda" else 0
+    """The `gpu` resource of a per-framework rule: 1 (sbatch --gpus=1) or 0.
+
+    Per-framework rules are named `<step>_<framework>` (train_torch, bench_keras), so the
+    framework is read from the rule name Snakemake passes to resource functions.
+    """
+    return lambda wildcards, rulename: int(wants_gpu(rulename.rsplit("_", 1)[-1]))
+
+
+def run_keys(dataset=None, arch=None):
+    """Every run as dataset, arch, framework, seed; in one order that run_files shares."""
+    return [
+        {"dataset": d, "arch": a, "framework": fw, "seed": seed}
+        for d in ([dataset] if dataset else DATASETS)
+        for a in ([arch] if arch else ARCHS)
+        for fw in FRAMEWORKS
+        for seed in SEEDS
+    ]
+
+
+def run_path(key, name):
+    return f"results/{key['dataset']}/{key['arch']}/{key['framework']}/seed{key['seed']}/{name}"
+
+
+def run_files(name):
+    """File `name` of every run, in the order of run_keys()."""
+    return [run_path(key, name) for key in run_keys()]
+
+
+def arch_run_keys(wildcards):
+    """Input function: the runs of one dataset x arch."""
+    return run_keys(wildcards.dataset, wildcards.arch)
+
+
+def arch_run_files(name):
+    """Input function: file `name` of every run of one dataset x arch, in run_keys order."""
+    return lambda wildcards: [run_path(key, name) for key in arch_run_keys(wildcards)]
+
+
+def training_batch_sizes():
+    """The training batch sizes in use (framework overrides may change it): the roofline's."""
+    return sorted({cfg.training_for(config, fw)["batch_size"] for fw in FRAMEWORKS})
+
+
+# Model and training code of each framework, counted by the loc rule.
+SOURCES = {
+    "numpy": sorted(
+        glob.glob(os.path.join(workflow.basedir, "src/mlpcompare/numpy_mlp/*.py"))
+    ),
+    "torch": [os.path.join(workflow.basedir, "src/mlpcompare/torch_mlp.py")],
+    "keras": [os.path.join(workflow.basedir, "src/mlpcompare/keras_mlp.py")],
+}
+
+
+def framework_sources(wildcards):
+    """Input function: framework -> its source files (named inputs, via unpack)."""
+    return {fw: SOURCES[fw] for fw in FRAMEWORKS}
 
 
 def all_targets():
-    targets = []
+    targets = [
+        "results/report.html",
+        "results/summary.csv",
+        "results/loc.csv",
+        "results/machine/roofline.json",
+        "results/machine/environment.json",
+    ]
     for dataset in DATASETS:
         targets += [
             f"results/{dataset}/data/split.npz",
             f"results/{dataset}/eda/sanity.json",
         ]
         for arch in ARCHS:
-            for fw in FRAMEWORKS:
-                for seed in SEEDS:
-                    targets.append(
-                        f"results/{dataset}/{arch}/{fw}/seed{seed}/train.json"
-                    )
+            targets += [
+                f"results/{dataset}/{arch}/{table}.csv"
+                for table in ("quality", "significance", "performance", "inference")
+            ]
+            for key in run_keys(dataset, arch):
+                targets += [
+                    run_path(key, name) for name in ("train.json", "confusion.csv")
+                ]
     return targets

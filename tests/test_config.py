@@ -103,3 +103,19 @@ def test_partial_configfile_keeps_defaults_for_the_rest(tmp_path):
     listed = snakemake(tmp_path, "-n", "--configfile", "small.yaml", "--summary")
     assert "seed5/train.json" in listed.stdout and "seed0" not in listed.stdout
     assert os.path.exists(tmp_path / "config.yaml")
+
+
+def test_command_line_strings_are_coerced_to_the_types_the_schema_expects():
+    # what `--config seeds=[0, 1] training={lr: 0.1, batch_size: 64} mirror=123` hands over
+    given = {"seeds": ["0", "1"], "training": {"lr": "0.1", "batch_size": "64"}, "mirror": "123",
+             "architectures": {"a": {"hidden": ["8"], "dropout": "0"}}}  # fmt: skip
+    coerced = cfg.coerce_strings(given, SCHEMA)
+    assert coerced["seeds"] == [0, 1]
+    assert coerced["training"] == {"lr": 0.1, "batch_size": 64}
+    assert coerced["mirror"] == "123"  # a string key stays a string
+    assert coerced["architectures"]["a"] == {"hidden": [8], "dropout": 0}
+    # what does not parse as the expected type is left for the schema to report
+    assert cfg.coerce_strings({"threads": "two", "seeds": ["1.5"]}, SCHEMA) == {
+        "threads": "two",
+        "seeds": ["1.5"],
+    }

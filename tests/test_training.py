@@ -53,9 +53,9 @@ def test_fit_uses_the_shared_batch_order_and_schedule():
     assert [h["lr"] for h in result.history] == pytest.approx([0.1, 0.05, 0.025])
 
 
-def test_early_stopping_restores_the_best_epoch():
+def test_early_stopping_on_validation_loss_restores_the_best_epoch():
     script = [(1, 0.9, 0.6), (1, 0.5, 0.8), (1, 0.6, 0.85), (1, 0.7, 0.9), (1, 0.4, 0.95)]
-    trainer, result = run(script, patience=2)
+    trainer, result = run(script, patience=2, monitor="val_loss")
     assert result.stopped_early
     assert len(result.history) == 4  # epochs 3 and 4 did not improve on epoch 2
     assert result.best_epoch == 2
@@ -63,8 +63,16 @@ def test_early_stopping_restores_the_best_epoch():
     assert result.status == "ok"
 
 
+def test_early_stopping_on_validation_accuracy_keeps_the_most_accurate_epoch():
+    # loss keeps falling while accuracy peaks at epoch 2: accuracy decides
+    script = [(1, 0.9, 0.6), (1, 0.8, 0.9), (1, 0.7, 0.9), (1, 0.6, 0.85), (1, 0.5, 0.95)]
+    trainer, result = run(script, patience=2, monitor="val_accuracy")
+    assert result.stopped_early and len(result.history) == 4  # a tie is not an improvement
+    assert result.best_epoch == 2 and trainer.weights["W0"][0] == 2
+
+
 def test_patience_zero_never_stops_early():
-    script = [(1, 0.5, 0.6)] + [(1, 0.9, 0.6)] * 6
+    script = [(1, 0.5, 0.6)] + [(1, 0.9, 0.5)] * 6
     _, result = run(script, patience=0)
     assert not result.stopped_early and len(result.history) == 7
 

@@ -23,6 +23,53 @@ def load_schema(path: str | Path) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
+_SCALARS = {"integer": int, "number": (int, float), "boolean": bool, "null": type(None)}
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    ref = schema.get("$ref")
+    if ref and ref.startswith("#/$defs/"):
+        return root["$defs"][ref.removeprefix("#/$defs/")]
+    return schema
+
+
+def coerce_strings(value, schema: dict, root: dict | None = None):
+    """Turn strings into the numbers/booleans the schema expects, recursively.
+
+    Snakemake parses ``--config key=[0, 1]`` or ``training={lr: 0.1}`` with YAML's BaseLoader,
+    which leaves every nested scalar a string; without this, ``--config seeds=[0]`` would be
+    rejected as "expected integer, got str". A string that does not parse as the expected type is
+    left alone, so the schema still reports it.
+    """
+    root = root or schema
+    schema = _resolve(schema, root)
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {
+            k: coerce_strings(v, props.get(k, extra if isinstance(extra, dict) else {}), root)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [coerce_strings(v, schema.get("items", {}), root) for v in value]
+    if isinstance(value, str):
+        types = schema.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        wanted = tuple(t for t in types if t in _SCALARS)
+        if wanted and "string" not in types:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return value
+            ok = any(
+                isinstance(parsed, _SCALARS[t])
+                and not (t != "boolean" and isinstance(parsed, bool))
+                for t in wanted
+            )
+            return parsed if ok else value
+    return value
+
+
 def _where(path) -> str:
     return ".".join(str(p) for p in path) or "config"
 

@@ -18,6 +18,7 @@ import numpy as np
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 OPTIMIZERS = ("sgd", "adam")
+MONITORS = ("val_accuracy", "val_loss")
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,16 @@ class TrainSpec:
     weight_decay: float = 0.0
     batch_size: int = 128
     epochs: int = 30
-    patience: int = 5  # epochs without a better validation loss before stopping; 0 = never
+    patience: int = 5  # epochs without a better monitored value before stopping; 0 = never
+    monitor: str = "val_accuracy"  # what picks the kept epoch and drives early stopping
     target_val_accuracy: float = 0.97
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.monitor not in MONITORS:
+            raise ValueError(f"monitor must be one of {MONITORS}, got {self.monitor!r}")
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate used throughout 0-based ``epoch``."""

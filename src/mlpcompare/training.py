@@ -87,12 +87,15 @@ def fit(
 ) -> FitResult:
     """Train with the shared batch order, schedule and early stopping; keep the best weights.
 
-    Early stopping watches validation loss: after ``patience`` epochs without improvement the run
-    stops and the weights of the best epoch are restored. A non-finite training or validation loss
-    stops the run as diverged (no exception): the caller records it and moves on.
+    Early stopping watches ``train_spec.monitor`` (validation accuracy, higher is better, or
+    validation loss, lower is better): after ``patience`` epochs without a strict improvement the
+    run stops and the weights of the best epoch are restored. A non-finite training or validation
+    loss stops the run as diverged (no exception): the caller records it and moves on.
     """
     result = FitResult()
-    best_val_loss = math.inf
+    # Scores are "higher is better": the loss enters negated.
+    sign = 1.0 if train_spec.monitor == "val_accuracy" else -1.0
+    best_score = -math.inf
     since_best = 0
     wall = 0.0
     for epoch in range(train_spec.epochs):
@@ -127,8 +130,9 @@ def fit(
             break
         if result.time_to_target_s is None and val_acc >= train_spec.target_val_accuracy:
             result.time_to_target_s = wall
-        if val_loss < best_val_loss:
-            best_val_loss, since_best = val_loss, 0
+        score = sign * (val_acc if train_spec.monitor == "val_accuracy" else val_loss)
+        if score > best_score:
+            best_score, since_best = score, 0
             result.best_epoch = epoch + 1
             result.best_weights = trainer.get_weights()
         else:

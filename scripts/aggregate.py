@@ -1,0 +1,17 @@
+# `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from mlpcompare import aggregate, logs
+
+logs.to_file(snakemake.log[0])
+runs = aggregate.load_runs(
+    snakemake.params.runs,
+    metrics=snakemake.input.metrics,
+    train=snakemake.input.train,
+    inference=snakemake.input.inference,
+    inference_info=snakemake.input.inference_info,
+)
+aggregate.write_summary(
+    runs=runs,
+    roofline_path=snakemake.input.roofline,
+    loc_path=snakemake.input.loc,
+    output=snakemake.output[0],
+)

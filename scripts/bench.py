@@ -1,0 +1,16 @@
+# `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from mlpcompare import evaluation, logs
+
+logs.to_file(snakemake.log[0])
+logs.run(
+    evaluation.benchmark,
+    framework=snakemake.params.framework,
+    model_path=snakemake.input.model,
+    split_path=snakemake.input.split,
+    info_path=snakemake.input.info,
+    arch=snakemake.params.arch,
+    device=snakemake.params.device,
+    threads=snakemake.threads,
+    settings=snakemake.params.bench,
+    outputs=snakemake.output,
+)

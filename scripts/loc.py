@@ -1,0 +1,6 @@
+# `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from mlpcompare import codesize, io, logs
+
+logs.to_file(snakemake.log[0])
+sources = {fw: list(snakemake.input[fw]) for fw in snakemake.params.frameworks}
+io.write_csv(codesize.count(sources), snakemake.output[0], ["framework", "files", "loc"])

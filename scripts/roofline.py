@@ -1,0 +1,15 @@
+# `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from mlpcompare import bench, io, logs, roofline
+
+logs.to_file(snakemake.log[0])
+result = roofline.machine_roofline(
+    infos={
+        d: io.read_json(p)
+        for d, p in zip(snakemake.params.datasets, snakemake.input.info, strict=True)
+    },
+    archs=snakemake.params.archs,
+    batch_sizes=snakemake.params.batch_sizes,
+    threads=snakemake.threads,
+    settings=bench.Settings.from_config(snakemake.params.bench),
+)
+io.write_json(result, snakemake.output[0])

@@ -1,0 +1,189 @@
+"""The ceiling on training throughput: the MLP's own matrix products, timed alone with NumPy's BLAS.
+
+A training step of the MLP is, besides cheap elementwise work, three matrix products per layer at
+the training batch size B (layer of ``a`` inputs and ``b`` outputs):
+
+* forward        ``x @ W``    (B, a) @ (a, b)
+* weight grad    ``x.T @ dz`` (a, B) @ (B, b)
+* input grad     ``dz @ W.T`` (B, b) @ (b, a)   -- not for the first layer: no trainer needs the
+  gradient of the input data (NumPy skips it; torch's and TensorFlow's autodiff skip gradients
+  nobody asked for)
+
+Timed back to back with warm caches and preallocated outputs, each at its fastest call with at
+most the job's threads, their summed time per batch is a lower bound on a training step, so
+``B / seconds`` bounds training samples/s from above. That bound counts the products actually
+needed; ``spec.training_flops_per_sample`` (6 x weights) also counts the first layer's input
+grad and is recorded beside it for reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from functools import partial
+from itertools import pairwise
+
+import numpy as np
+import threadpoolctl
+
+from mlpcompare import envinfo
+from mlpcompare.bench import Settings, measure
+from mlpcompare.spec import ModelSpec, training_flops_per_sample
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """One matrix product ``(m, k) @ (k, n)``; ``kind`` is forward, weight_grad or input_grad."""
+
+    layer: int
+    kind: str
+    m: int
+    k: int
+    n: int
+
+    @property
+    def flops(self) -> int:
+        """A multiply and an add per inner-product term."""
+        return 2 * self.m * self.k * self.n
+
+
+def training_gemms(spec: ModelSpec, batch_size: int) -> list[Gemm]:
+    """The matrix products of one training step at ``batch_size`` (see the module docstring)."""
+    gemms = []
+    for i, (a, b) in enumerate(pairwise(spec.layer_sizes)):
+        gemms.append(Gemm(i, "forward", batch_size, a, b))
+        gemms.append(Gemm(i, "weight_grad", a, batch_size, b))
+        if i > 0:
+            gemms.append(Gemm(i, "input_grad", batch_size, b, a))
+    return gemms
+
+
+def operands(gemm: Gemm, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """float32 operands laid out as the trainers hold them, so BLAS gets the same transposes.
+
+    Activations and weights are C-ordered; ``x.T`` and ``W.T`` are transposed views, which
+    NumPy hands to BLAS as a transpose flag rather than a copy.
+    """
+
+    def rand(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    if gemm.kind == "forward":  # x (B, a) @ W (a, b)
+        return rand(gemm.m, gemm.k), rand(gemm.k, gemm.n)
+    if gemm.kind == "weight_grad":  # x.T (a, B) @ dz (B, b)
+        return rand(gemm.k, gemm.m).T, rand(gemm.k, gemm.n)
+    return rand(gemm.m, gemm.k), rand(gemm.n, gemm.k).T  # dz (B, b) @ W.T (b, a)
+
+
+def time_gemms(
+    gemms: list[Gemm], settings: Settings, thread_counts: list[int], seed: int = 0
+) -> list[tuple[float, int]]:
+    """Fastest seconds of each product and the BLAS thread count that gave it.
+
+    Products write into preallocated outputs (allocation is not GEMM work). Each thread count
+    up to the job's is tried: a small product can be faster on one thread than on two, and a
+    trainer is free to run it so. The fastest call, not the median, is kept: a ceiling is what
+    the hardware and BLAS can do, and a slower call was slowed by something else (a thread
+    descheduled by another process stalls a product for a scheduler slice, milliseconds
+    against microseconds).
+    """
+    rng = np.random.default_rng(seed)
+    calls = {}
+    for index, gemm in enumerate(gemms):
+        lhs, rhs = operands(gemm, rng)
+        out = np.empty((gemm.m, gemm.n), dtype=np.float32)
+        calls[index] = partial(np.matmul, lhs, rhs, out=out)
+    best = [(math.inf, 0)] * len(gemms)
+    for threads in thread_counts:
+        with threadpoolctl.threadpool_limits(limits=threads):
+            pooled = measure(calls, settings)
+        for index, seconds in pooled.items():
+            best[index] = min(best[index], (float(np.min(seconds)), threads))
+    return best
+
+
+def ceiling(
+    spec: ModelSpec, batch_size: int, gemms: list[Gemm], timed: list[tuple[float, int]]
+) -> dict:
+    """Roofline entry from timed products: GEMM FLOP/s and the training samples/s it allows.
+
+    ``timed`` holds (seconds, threads) per product, as :func:`time_gemms` returns.
+    """
+    flops = sum(g.flops for g in gemms)
+    per_batch = sum(seconds for seconds, _ in timed)
+    return {
+        "layer_sizes": spec.layer_sizes,
+        "batch_size": batch_size,
+        "gemms": [
+            {
+                **g.__dict__,
+                "flops": g.flops,
+                "seconds": seconds,
+                "threads": threads,
+                "gflops_per_s": g.flops / seconds / 1e9,
+            }
+            for g, (seconds, threads) in zip(gemms, timed, strict=True)
+        ],
+        "flops_per_sample": flops / batch_size,
+        "spec_training_flops_per_sample": training_flops_per_sample(spec),
+        "gemm_seconds_per_batch": per_batch,
+        "gflops_per_s": flops / per_batch / 1e9,
+        "ceiling_samples_per_s": batch_size / per_batch,
+    }
+
+
+def entry(spec: ModelSpec, batch_size: int, settings: Settings, threads: int) -> dict:
+    """Time the products of ``spec`` at ``batch_size`` (1 and ``threads`` BLAS threads)."""
+    gemms = training_gemms(spec, batch_size)
+    timed = time_gemms(gemms, settings, sorted({1, threads}))
+    return ceiling(spec, batch_size, gemms, timed)
+
+
+def find(roofline: dict, dataset: str, arch: str, batch_size: int) -> dict | None:
+    """The entry of ``roofline.json`` for one dataset, architecture and batch size, if any."""
+    for item in roofline["entries"]:
+        if (item["dataset"], item["arch"], item["batch_size"]) == (dataset, arch, batch_size):
+            return item
+    return None
+
+
+def machine_roofline(
+    *,
+    infos: dict[str, dict],
+    archs: dict[str, dict],
+    batch_sizes: list[int],
+    threads: int,
+    settings: Settings,
+) -> dict:
+    """``roofline.json``: one entry per dataset x architecture x training batch size.
+
+    ``infos`` maps each dataset to its ``split.json`` (input and output widths). BLAS is pinned
+    to at most ``threads``, the trainers' setting, and the libraries are recorded.
+    """
+    entries = []
+    for dataset, info in infos.items():
+        for arch_name, arch in archs.items():
+            spec = ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
+            for batch_size in sorted(set(batch_sizes)):
+                log.info("%s %s batch %d: timing %s", dataset, arch_name, batch_size, spec)
+                item = entry(spec, batch_size, settings, threads)
+                entries.append({"dataset": dataset, "arch": arch_name, **item})
+    with threadpoolctl.threadpool_limits(limits=threads):
+        blas = envinfo.blas()
+    load = envinfo.load_average()
+    if envinfo.contention(load, threads):
+        log.warning("load average %.1f: other processes shared the cores, ceiling too low", load)
+    return {
+        "method": "fastest call of each GEMM of one training step, NumPy's BLAS (mlpcompare.roofline)",
+        "threads": threads,
+        "cpu": envinfo.cpu_model(),
+        "numpy_version": np.__version__,
+        "blas": blas,
+        "settings": settings.__dict__,
+        "load_average": load,
+        "contention": envinfo.contention(load, threads),
+        "entries": entries,
+    }

@@ -1,0 +1,256 @@
+"""The tables over runs, checked against values computed by hand on a tiny fixture."""
+
+import csv
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mlpcompare import aggregate, io
+
+T_975_DF2 = 4.302652729911275
+
+
+def make_run(
+    framework,
+    seed,
+    accuracy,
+    *,
+    status="ok",
+    seconds=10.0,
+    rate=1000.0,
+    rss=100.0,
+    p50_batch1=0.1,
+    batch_size=4,
+):
+    metrics = {
+        "accuracy": accuracy,
+        "precision_macro": accuracy - 0.01,
+        "recall_macro": accuracy - 0.02,
+        "f1_macro": accuracy - 0.03,
+        "test_loss": 0.1,
+    }
+    if status != "ok":
+        metrics = dict.fromkeys(metrics)
+    return {
+        "dataset": "d",
+        "arch": "a",
+        "framework": framework,
+        "seed": seed,
+        "metrics": {"status": status, **metrics},
+        "train": {
+            "status": status,
+            "total_seconds": seconds,
+            "epochs_run": 5,
+            "steady_samples_per_s": rate,
+            "first_epoch_seconds": 3.0,
+            "time_to_target_s": None if seed == 2 else 2.0,
+            "peak_rss_mb": rss,
+            "training": {"batch_size": batch_size},
+        },
+        "inference": [
+            {
+                "api": "call",
+                "batch_size": "1",
+                "p50_ms": str(p50_batch1),
+                "p90_ms": "0.2",
+                "samples_per_s": str(1 / p50_batch1 * 1e3),
+                "repeats": "30",
+            },
+            {
+                "api": "call",
+                "batch_size": "8",
+                "p50_ms": "0.4",
+                "p90_ms": "0.5",
+                "samples_per_s": "20000",
+                "repeats": "30",
+            },
+        ],
+        "inference_info": {"peak_rss_mb": rss + 1},
+    }
+
+
+RUNS = [
+    make_run("np", 0, 0.90, seconds=10.0, rate=1000.0, p50_batch1=0.10),
+    make_run("np", 1, 0.92, seconds=12.0, rate=1200.0, p50_batch1=0.20),
+    make_run("np", 2, 0.94, seconds=30.0, rate=900.0, p50_batch1=0.30, rss=150.0),
+    make_run("tf", 0, 0.80),
+    make_run("tf", 1, 0.0, status="diverged"),
+    make_run("tf", 2, 0.84),
+]
+ROOFLINE = {
+    "entries": [{"dataset": "d", "arch": "a", "batch_size": 4, "ceiling_samples_per_s": 4000.0}]
+}
+LOC = {"np": 120, "tf": 60}
+
+
+def test_summary_columns_are_the_contract_plus_status():
+    rows = aggregate.summary_rows(RUNS, ROOFLINE, LOC)
+    assert list(rows[0]) == aggregate.SUMMARY_COLUMNS
+    assert aggregate.SUMMARY_COLUMNS[-1] == "status" and len(aggregate.SUMMARY_COLUMNS) == 19
+
+
+def test_summary_row_by_hand():
+    row = aggregate.summary_rows(RUNS, ROOFLINE, LOC)[0]
+    assert row["framework"] == "np" and row["n_seeds"] == 3
+    assert row["accuracy_mean"] == pytest.approx(0.92)
+    assert row["accuracy_std"] == pytest.approx(0.02)
+    assert row["precision_macro_mean"] == pytest.approx(0.91)
+    assert row["recall_macro_mean"] == pytest.approx(0.90)
+    assert row["f1_macro_mean"] == pytest.approx(0.89)
+    assert row["f1_macro_std"] == pytest.approx(0.02)
+    assert row["train_time_s_median"] == 12.0  # median of 10, 12, 30: the slow seed moves nothing
+    assert row["epochs_median"] == 5
+    assert row["train_samples_per_s_median"] == 1000.0  # median of 1000, 1200, 900
+    assert row["roofline_fraction"] == pytest.approx(0.25)  # 1000 / 4000
+    assert row["infer_p50_ms_batch1"] == pytest.approx(0.2)  # median of 0.1, 0.2, 0.3
+    assert row["infer_samples_per_s_best"] == 20000  # batch 8 beats batch 1 (5000/s median)
+    assert row["peak_rss_mb"] == 150.0  # the largest training peak
+    assert row["loc"] == 120 and row["status"] == "ok"
+
+
+def test_diverged_seeds_are_left_out_and_flagged():
+    row = aggregate.summary_rows(RUNS, ROOFLINE, LOC)[1]
+    assert row["n_seeds"] == 3 and row["status"] == "diverged (1 of 3 seeds)"
+    assert row["accuracy_mean"] == pytest.approx(0.82)  # (0.80 + 0.84) / 2
+    # sqrt(2 * 0.02^2 / (2 - 1)); tables keep six significant digits
+    assert row["accuracy_std"] == pytest.approx(math.sqrt(0.0008), rel=1e-5)
+
+
+def test_all_diverged_leaves_the_figures_blank():
+    runs = [make_run("x", seed, 0.0, status="diverged") for seed in range(2)]
+    row = aggregate.summary_rows(runs, ROOFLINE, {"x": 10})[0]
+    assert row["status"] == "diverged (2 of 2 seeds)"
+    for column in (
+        "accuracy_mean",
+        "accuracy_std",
+        "f1_macro_mean",
+        "train_time_s_median",
+        "roofline_fraction",
+        "infer_p50_ms_batch1",
+        "peak_rss_mb",
+    ):
+        assert row[column] == "", column
+    assert row["loc"] == 10
+
+
+def test_missing_roofline_entry_leaves_the_fraction_blank():
+    row = aggregate.summary_rows(RUNS[:3], {"entries": []}, LOC)[0]
+    assert row["roofline_fraction"] == ""
+
+
+def test_quality_table_has_t_intervals():
+    rows = aggregate.quality_rows(RUNS)
+    np_row, tf_row = rows
+    half = T_975_DF2 * 0.02 / math.sqrt(3)
+    assert np_row["accuracy_ci_low"] == pytest.approx(0.92 - half, abs=1e-6)
+    assert np_row["accuracy_ci_high"] == pytest.approx(0.92 + half, abs=1e-6)
+    assert np_row["f1_macro_ci_low"] == pytest.approx(0.89 - half, abs=1e-6)
+    assert (tf_row["n_seeds"], tf_row["n_ok"]) == (3, 2)
+    # two seeds: t(0.975, 1) = 12.706204736, s = sqrt(0.0008), n = 2
+    half_tf = 12.706204736174707 * math.sqrt(0.0008) / math.sqrt(2)
+    assert tf_row["accuracy_ci_high"] == pytest.approx(0.82 + half_tf, abs=1e-5)
+
+
+def test_performance_table_medians_quartiles_and_memory():
+    row = aggregate.performance_rows(RUNS)[0]
+    assert row["train_time_s_median"] == 12.0
+    assert (row["train_time_s_q1"], row["train_time_s_q3"]) == (11.0, 21.0)
+    assert row["reached_target"] == "2 of 3" and row["time_to_target_s_median"] == 2.0
+    assert row["peak_rss_mb_train"] == 150.0 and row["peak_rss_mb_inference"] == 151.0
+
+
+def test_inference_table_medians_over_seeds():
+    rows = aggregate.inference_rows(RUNS)
+    assert rows[0] == {
+        "framework": "np",
+        "api": "call",
+        "batch_size": 1,
+        "n_ok": 3,
+        "p50_ms": 0.2,
+        "p90_ms": 0.2,
+        "samples_per_s": 5000.0,
+    }
+    assert [r["n_ok"] for r in rows if r["framework"] == "tf"] == [2, 2]
+
+
+def predictions(correct):
+    y_true = np.zeros(len(correct), dtype=np.int64)
+    return {"y_true": y_true, "y_pred": np.where(correct, 0, 1)}
+
+
+def test_significance_pairs_every_framework_per_seed():
+    a = [True] * 10 + [True] + [False] * 5
+    b = [True] * 10 + [False] + [True] * 5
+    preds = {
+        (fw, seed): predictions(a if fw == "np" else b) for fw in ("np", "tf") for seed in range(3)
+    }
+    rows = aggregate.significance_rows(RUNS, preds)
+    assert list(rows[0]) == aggregate.SIGNIFICANCE_COLUMNS
+    assert [(r["seed"], r["framework_a"], r["framework_b"]) for r in rows] == [
+        (0, "np", "tf"),
+        (1, "np", "tf"),
+        (2, "np", "tf"),
+    ]
+    first = rows[0]
+    assert (first["b"], first["c"], first["statistic"]) == (1, 5, 1)
+    assert first["p_value"] == pytest.approx(14 / 64)
+    assert first["p_holm"] == pytest.approx(min(1, 2 * 14 / 64), abs=1e-6)  # two tests made
+    assert first["accuracy_a"] == pytest.approx(11 / 16)
+    assert rows[1]["p_value"] == "" and rows[1]["b"] == ""  # seed 1 of tf diverged
+
+
+def test_significance_refuses_different_test_labels():
+    preds = {("np", 0): predictions([True, True]), ("tf", 0): predictions([True, False])}
+    preds[("tf", 0)]["y_true"] = np.array([0, 1])
+    with pytest.raises(ValueError, match="different test labels"):
+        aggregate.significance_rows([RUNS[0], RUNS[3]], preds)
+
+
+def test_files_in_tables_out(tmp_path):
+    keys, paths = (
+        [],
+        {"metrics": [], "train": [], "inference": [], "inference_info": [], "predictions": []},
+    )
+    for run in RUNS:
+        key = {k: run[k] for k in ("dataset", "arch", "framework", "seed")}
+        base = tmp_path / run["framework"] / str(run["seed"])
+        keys.append(key)
+        io.write_json(run["metrics"], base / "metrics.json")
+        io.write_json(run["train"], base / "train.json")
+        io.write_csv(run["inference"], base / "inference.csv")
+        io.write_json(run["inference_info"], base / "inference.json")
+        io.write_npz(predictions([True, False, True]), base / "predictions.npz")
+        for name, file in (
+            ("metrics", "metrics.json"),
+            ("train", "train.json"),
+            ("inference", "inference.csv"),
+            ("inference_info", "inference.json"),
+            ("predictions", "predictions.npz"),
+        ):
+            paths[name].append(str(base / file))
+    runs = aggregate.load_runs(keys, **{k: v for k, v in paths.items() if k != "predictions"})
+    outputs = SimpleNamespace(
+        **{
+            n: tmp_path / f"{n}.csv"
+            for n in ("quality", "significance", "performance", "inference")
+        }
+    )
+    aggregate.write_compare(runs=runs, predictions=paths["predictions"], outputs=outputs)
+    with open(outputs.significance) as fh:
+        assert [r["p_value"] for r in csv.DictReader(fh)] == ["1.0", "", "1.0"]
+    io.write_json(ROOFLINE, tmp_path / "roofline.json")
+    io.write_csv(
+        [{"framework": k, "files": 1, "loc": v} for k, v in LOC.items()], tmp_path / "loc.csv"
+    )
+    aggregate.write_summary(
+        runs=runs,
+        roofline_path=str(tmp_path / "roofline.json"),
+        loc_path=str(tmp_path / "loc.csv"),
+        output=tmp_path / "summary.csv",
+    )
+    with open(tmp_path / "summary.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["framework"] for r in rows] == ["np", "tf"]
+    assert rows[0]["accuracy_mean"] == "0.92" and rows[0]["loc"] == "120"

@@ -1,0 +1,79 @@
+"""The roofline: which matrix products, their FLOPs, and the ceiling they give."""
+
+import numpy as np
+import pytest
+import threadpoolctl
+
+from mlpcompare import bench, roofline
+from mlpcompare.spec import ModelSpec
+
+SPEC = ModelSpec(n_in=6, hidden=(5, 4), n_out=3)
+QUICK = bench.Settings(warmup_calls=5, min_repeats=5, min_seconds=0.0, rounds=1)
+
+
+def test_three_products_per_layer_but_no_input_gradient_for_the_data():
+    gemms = roofline.training_gemms(SPEC, 8)
+    shapes = [(g.layer, g.kind, g.m, g.k, g.n) for g in gemms]
+    assert shapes == [
+        (0, "forward", 8, 6, 5), (0, "weight_grad", 6, 8, 5),
+        (1, "forward", 8, 5, 4), (1, "weight_grad", 5, 8, 4), (1, "input_grad", 8, 4, 5),
+        (2, "forward", 8, 4, 3), (2, "weight_grad", 4, 8, 3), (2, "input_grad", 8, 3, 4),
+    ]  # fmt: skip
+    # 6 FLOPs per weight, minus the first layer's input gradient (2 per weight of layer 0)
+    per_sample = sum(g.flops for g in gemms) / 8
+    assert per_sample == 6 * (30 + 20 + 12) - 2 * 30
+
+
+@pytest.mark.parametrize("kind", ["forward", "weight_grad", "input_grad"])
+def test_operands_have_the_gemm_shape_and_the_trainers_layout(kind):
+    gemm = roofline.Gemm(1, kind, 8, 5, 4)
+    lhs, rhs = roofline.operands(gemm, np.random.default_rng(0))
+    assert lhs.shape == (8, 5) and rhs.shape == (5, 4)
+    assert lhs.dtype == rhs.dtype == np.float32
+    # weight grad multiplies x.T, input grad W.T: transposed views, as in the trainers
+    assert lhs.flags.f_contiguous == (kind == "weight_grad")
+    assert rhs.flags.f_contiguous == (kind == "input_grad")
+
+
+def test_ceiling_is_batch_over_summed_gemm_time():
+    gemms = roofline.training_gemms(SPEC, 8)
+    timed = [(0.001, 2)] * len(gemms)
+    entry = roofline.ceiling(SPEC, 8, gemms, timed)
+    assert entry["gemm_seconds_per_batch"] == pytest.approx(0.008)
+    assert entry["ceiling_samples_per_s"] == pytest.approx(1000.0)
+    flops = sum(g.flops for g in gemms)
+    assert entry["gflops_per_s"] == pytest.approx(flops / 0.008 / 1e9)
+    assert entry["spec_training_flops_per_sample"] == 6 * (30 + 20 + 12)
+    assert entry["gemms"][0]["threads"] == 2
+
+
+def test_machine_roofline_times_every_dataset_arch_and_batch_size():
+    result = roofline.machine_roofline(
+        infos={"tiny": {"n_features": 6, "n_classes": 3}},
+        archs={"a": {"hidden": [5]}, "b": {"hidden": [4, 4]}},
+        batch_sizes=[8, 4, 8],
+        threads=1,
+        settings=QUICK,
+    )
+    keys = [(e["dataset"], e["arch"], e["batch_size"]) for e in result["entries"]]
+    assert keys == [("tiny", "a", 4), ("tiny", "a", 8), ("tiny", "b", 4), ("tiny", "b", 8)]
+    assert all(e["ceiling_samples_per_s"] > 0 for e in result["entries"])
+    assert result["threads"] == 1 and result["cpu"]
+    assert roofline.find(result, "tiny", "b", 8)["layer_sizes"] == [6, 4, 4, 3]
+    assert roofline.find(result, "tiny", "b", 16) is None
+
+
+def test_each_product_counts_at_its_fastest_call_and_thread_count(monkeypatch):
+    """A ceiling must not drop because another process stalled some calls."""
+    by_threads = {
+        1: {0: [0.020, 0.001, 0.002], 1: [0.009, 0.030, 0.008]},
+        2: {0: [0.020, 0.005, 0.002], 1: [0.003, 0.030, 0.004]},
+    }
+
+    def measure(calls, settings):
+        pools = threadpoolctl.threadpool_info()
+        return by_threads[max(p["num_threads"] for p in pools if p["user_api"] == "blas")]
+
+    monkeypatch.setattr(roofline, "measure", measure)
+    gemms = roofline.training_gemms(ModelSpec(n_in=2, hidden=(), n_out=2), 4)
+    assert roofline.time_gemms(gemms, QUICK, [1, 2]) == [(0.001, 1), (0.003, 2)]
