@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test test-cluster lint clean
 
-# Reinstall only when a requirements file or the package metadata changed.
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# Reinstall only when a requirements file changed. The package itself is not installed: the
+# workflow imports src/mlpcompare from its own checkout (rules/common.smk), pytest likewise
+# (pyproject.toml), so a copy of the repository always runs its own code.
+$(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -18,6 +19,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The workflow through a real single-node SLURM with fake GPUs (profiles/slurm). Needs root and
+# apt-get: installs and starts munge and SLURM, and stops them again (README: Running on a SLURM cluster).
+test-cluster: $(STAMP)
+	SNAKEMAKE=$(BIN)/snakemake bash tests/cluster/run.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src scripts tests

@@ -314,11 +314,11 @@ def test_load_refuses_pickled_objects(tmp_path):
         load_model(str(path), trainer.model.spec, "cpu")
 
 
-def test_resolve_device():
+def test_resolve_device(caplog):
     assert resolve_device("auto") == "cpu"
     assert resolve_device("cpu") == "cpu"
-    with pytest.raises(RuntimeError, match="no CUDA device"):
-        resolve_device("cuda")
+    assert resolve_device("cuda") == "cpu"  # NumPy has no GPU path: said in the log, run on CPU
+    assert "no GPU path" in caplog.text
     with pytest.raises(ValueError):
         resolve_device("tpu")
 
