@@ -1,0 +1,241 @@
+"""A small but complete ``results/`` tree for the report and plot tests, made in seconds.
+
+Per-run files are invented (no training); the tables over runs are made by the workflow's own
+functions (:mod:`mlpcompare.aggregate`, :mod:`mlpcompare.plots`), so they have exactly the
+format the workflow writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import yaml
+
+from mlpcompare import aggregate, io, metrics, plots, report
+from mlpcompare.report import EDA_FIGURES, FIGURES
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "report" / "templates" / "report.html.j2"
+STYLE = ROOT / "report" / "style.css"
+CLASSES = ["a", "b", "c"]
+N_TEST = 60
+EPOCHS = 4
+TABLES = ("quality", "significance", "performance", "inference")
+# environment.json as the environment rule writes it, abridged.
+ENVIRONMENT = {
+    "machine": {"cpu": "test CPU", "usable_cores": 1, "memory_gb": 1.5},
+    "threads_per_job": 1,
+    "device_requested": "auto",
+    "blas": [{"user_api": "blas", "internal_api": "openblas", "num_threads": 1}],
+    "packages": {"numpy": "2.4.6", "tensorflow": None},
+    "gpus": [],
+    "frameworks": {"torch": {"device": "cpu", "environment": {"build": ["a", "b"]}}},
+}
+SPLIT = {
+    "seed": 0,
+    "n_features": 4,
+    "n_classes": len(CLASSES),
+    "classes": CLASSES,
+    "image_shape": None,
+    "counts": {"train": 200, "val": 20, "test": N_TEST},
+    "class_counts": {"train": [67, 67, 66]},
+}
+SANITY = {
+    "passed": False,
+    "checks": [
+        {"check": "finite", "passed": True, "detail": "0 NaN/inf values"},
+        {"check": "test classes balanced", "passed": False, "detail": "shares 0.1..0.6"},
+    ],
+}
+HISTORY_COLUMNS = [
+    "epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds",
+]  # fmt: skip
+
+
+def config(**changes) -> dict:
+    """The repository's config.yaml with ``changes`` applied at the top level."""
+    base = yaml.safe_load((ROOT / "config.yaml").read_text())
+    base.update(
+        datasets=["digits"],
+        seeds=[0, 1],
+        architectures={"mlp-8": {"hidden": [8], "activation": "relu", "dropout": 0.0}},
+        run_architectures=None,
+    )
+    base.update(copy.deepcopy(changes))
+    return base
+
+
+def run_keys(cfg: dict) -> list[dict]:
+    return [
+        {"dataset": d, "arch": a, "framework": fw, "seed": seed}
+        for d in cfg["datasets"]
+        for a in (cfg["run_architectures"] or cfg["architectures"])
+        for fw in cfg["frameworks"]
+        for seed in cfg["seeds"]
+    ]
+
+
+def _history(seed: int, diverged: bool) -> list[dict]:
+    """Loss falling, accuracy rising; a diverged run's last epoch has NaN losses."""
+    rows = []
+    for epoch in range(1, EPOCHS + 1):
+        acc = 0.5 + 0.1 * epoch + 0.01 * seed
+        values = [epoch, 1e-3, 1.5 / epoch, acc, 1.6 / epoch, acc - 0.02, 0.2 + 0.01 * seed]
+        rows.append(dict(zip(HISTORY_COLUMNS, values, strict=True)))
+    if diverged:
+        rows[-1] |= {"train_loss": math.nan, "val_loss": math.nan}
+    return rows
+
+
+def _train(key: dict, cfg: dict, diverged: bool) -> dict:
+    return {
+        "framework": key["framework"],
+        "status": "diverged" if diverged else "ok",
+        "diverged_epoch": EPOCHS if diverged else None,
+        "seed": key["seed"],
+        "epochs_run": EPOCHS,
+        "best_epoch": EPOCHS,
+        "total_seconds": 0.8 + 0.1 * key["seed"],
+        "first_epoch_seconds": 0.3,
+        "steady_samples_per_s": 5000.0 + 100 * key["seed"],
+        "time_to_target_s": None,
+        "target_val_accuracy": cfg["training"]["target_val_accuracy"],
+        "training": cfg["training"],
+        "device": "cpu",
+        "threads": 1,
+        "peak_rss_mb": 100.0,
+        "python": "3.11",
+        "platform": "test",
+        "environment": {"framework": key["framework"], "version": "0"},
+    }
+
+
+def _predictions(seed: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y_true = np.arange(N_TEST) % len(CLASSES)
+    y_pred = np.where(rng.random(N_TEST) < 0.1 + 0.05 * offset, (y_true + 1) % 3, y_true)
+    return y_true, y_pred
+
+
+def write_run(results: Path, key: dict, cfg: dict, diverged: bool, offset: int) -> None:
+    """train.json, history.csv, metrics.json, predictions.npz, confusion.csv, inference.csv/json."""
+    run = run_dir(results, key)
+    io.write_json(_train(key, cfg, diverged), run / "train.json")
+    io.write_csv(_history(key["seed"], diverged), run / "history.csv", HISTORY_COLUMNS)
+    y_true, y_pred = _predictions(key["seed"], offset)
+    if diverged:
+        y_pred, proba = metrics.no_predictions(N_TEST, len(CLASSES))
+        report = metrics.diverged(N_TEST, CLASSES) | {"status": "diverged"}
+    else:
+        proba = np.eye(len(CLASSES), dtype=np.float32)[y_pred] * 0.9 + 0.1 / len(CLASSES)
+        report = metrics.classification(y_true, y_pred, proba, CLASSES)
+    io.write_json(
+        {"framework": key["framework"], "seed": key["seed"], **report}, run / "metrics.json"
+    )
+    io.write_npz({"y_true": y_true, "y_pred": y_pred, "proba": proba}, run / "predictions.npz")
+    matrix = metrics.confusion(y_true, y_pred, len(CLASSES))
+    io.write_csv(metrics.confusion_rows(matrix, CLASSES), run / "confusion.csv", ["true", *CLASSES])
+    apis = ["direct_call", "predict"] if key["framework"] == "keras" else ["forward"]
+    rows = [
+        {"api": api, "batch_size": batch, "p50_ms": 0.01 * batch * (i + 1),
+         "p90_ms": 0.015 * batch * (i + 1), "samples_per_s": 1e5 / (i + 1), "repeats": 30}
+        for i, api in enumerate(apis)
+        for batch in (1, 32, N_TEST)
+    ]  # fmt: skip
+    io.write_csv(rows, run / "inference.csv", list(rows[0]))
+    io.write_json({"framework": key["framework"], "peak_rss_mb": 90.0}, run / "inference.json")
+
+
+def write_results(results: Path, cfg: dict, diverged=frozenset()) -> list[dict]:
+    """Every file the plots and report rules read, under ``results``; returns the run keys.
+
+    ``diverged``: (framework, seed) pairs whose training diverged.
+    """
+    keys = run_keys(cfg)
+    for i, key in enumerate(keys):
+        write_run(results, key, cfg, (key["framework"], key["seed"]) in diverged, i % 3)
+    for dataset in cfg["datasets"]:
+        io.write_json({"dataset": dataset, **SPLIT}, results / dataset / "data" / "split.json")
+        io.write_json({"dataset": dataset, **SANITY}, results / dataset / "eda" / "sanity.json")
+        for stem in EDA_FIGURES:  # any PNG will do
+            plots.class_balance(
+                {"train": [1, 2, 3]}, CLASSES, results / dataset / "eda" / f"{stem}.png"
+            )
+    _tables(results, keys)
+    return keys
+
+
+def run_dir(results: Path, key: dict) -> Path:
+    return results / key["dataset"] / key["arch"] / key["framework"] / f"seed{key['seed']}"
+
+
+def _files(results: Path, keys: list[dict], name: str) -> list[Path]:
+    return [run_dir(results, key) / name for key in keys]
+
+
+def _tables(results: Path, keys: list[dict]) -> None:
+    """The machine, aggregate and plot files, made by the workflow's own functions."""
+    runs = aggregate.load_runs(
+        keys,
+        metrics=_files(results, keys, "metrics.json"),
+        train=_files(results, keys, "train.json"),
+        inference=_files(results, keys, "inference.csv"),
+        inference_info=_files(results, keys, "inference.json"),
+    )
+    batch = runs[0]["train"]["training"]["batch_size"]
+    entries = [
+        {"dataset": d, "arch": a, "batch_size": batch, "flops_per_sample": 100.0,
+         "gflops_per_s": 1.0, "ceiling_samples_per_s": 20000.0}
+        for d, a in aggregate.groups(runs, ("dataset", "arch"))
+    ]  # fmt: skip
+    io.write_json(
+        {"method": "fake GEMM timings", "threads": 1, "entries": entries},
+        results / "machine" / "roofline.json",
+    )
+    io.write_json(ENVIRONMENT, results / "machine" / "environment.json")
+    frameworks = list(dict.fromkeys(k["framework"] for k in keys))
+    loc = [{"framework": fw, "files": 1, "loc": 100 + i} for i, fw in enumerate(frameworks)]
+    io.write_csv(loc, results / "loc.csv", ["framework", "files", "loc"])
+    aggregate.write_summary(
+        runs=runs,
+        roofline_path=results / "machine" / "roofline.json",
+        loc_path=results / "loc.csv",
+        output=results / "summary.csv",
+    )
+    for (dataset, arch), group in aggregate.groups(runs, ("dataset", "arch")).items():
+        folder = results / dataset / arch
+        arch_keys = [k for k in keys if (k["dataset"], k["arch"]) == (dataset, arch)]
+        aggregate.write_compare(
+            runs=group,
+            predictions=_files(results, arch_keys, "predictions.npz"),
+            outputs=SimpleNamespace(**{t: folder / f"{t}.csv" for t in TABLES}),
+        )
+        inputs = SimpleNamespace(
+            train=_files(results, arch_keys, "train.json"),
+            history=_files(results, arch_keys, "history.csv"),
+            confusion=_files(results, arch_keys, "confusion.csv"),
+            metrics=_files(results, arch_keys, "metrics.json"),
+            performance=folder / "performance.csv",
+            inference=folder / "inference.csv",
+            roofline=results / "machine" / "roofline.json",
+        )
+        outputs = SimpleNamespace(**{stem: folder / "plots" / f"{stem}.png" for stem in FIGURES})
+        plots.comparison(keys=arch_keys, inputs=inputs, outputs=outputs)
+
+
+def render(results: Path, cfg: dict, keys: list[dict]) -> str:
+    """The report page for the files under ``results``, with the repository's template."""
+    context = report.load_context(
+        report.Results(results), config=cfg, runs=keys, css=STYLE.read_text()
+    )
+    return report.render(context, TEMPLATE)
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))

@@ -1,0 +1,302 @@
+"""The HTML report: one self-contained, escaped page whose numbers are the result files'."""
+
+import base64
+import contextlib
+import os
+import re
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, copy_workflow, snakemake
+from fake_results import STYLE, TEMPLATE, config, read_csv, render, write_results
+from test_report_browser import assert_renders_cleanly, chromium, inspect  # noqa: F401
+
+from mlpcompare import report
+
+SECTIONS = (
+    "run", "summary", "references", "data", "results", "significance", "roofline", "code",
+    "environment",
+)  # fmt: skip
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at: element ids, images, summary cells, all text."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.ids: set[str] = set()
+        self.images: list[dict] = []
+        self.cells: list[dict] = []  # summary cells: attributes and text
+        self.text: list[str] = []
+        self._cell: dict | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "img":
+            self.images.append(attrs)
+        if tag == "td" and "data-raw" in attrs:
+            self._cell = {**attrs, "text": ""}
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self._cell["text"] = self._cell["text"].strip()
+            self.cells.append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell["text"] += data
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    """A results tree where keras seed 1 diverged, and the page rendered from it."""
+    results = tmp_path_factory.mktemp("report") / "results"
+    cfg = config(mirror="<script>alert('mirror')</script>")
+    keys = write_results(results, cfg, diverged={("keras", 1)})
+    html = render(results, cfg, keys)
+    return {"results": results, "config": cfg, "keys": keys, "html": html, "page": Page(html)}
+
+
+def check_summary(page: Page, summary_csv: Path) -> int:
+    """Every summary.csv value appears in the page's summary table: raw text in data-raw, shown
+    formatted by report.fmt (status as a badge with the text). Returns the cells checked."""
+    rows = read_csv(summary_csv)
+    shown = {(c["data-dataset"], c["data-arch"], c["data-framework"], c["data-column"]): c
+             for c in page.cells}  # fmt: skip
+    checked = 0
+    for row in rows:
+        for column, raw in row.items():
+            if column in ("dataset", "arch", "framework"):
+                continue
+            cell = shown[(row["dataset"], row["arch"], row["framework"], column)]
+            assert cell["data-raw"] == raw, (row["framework"], column)
+            assert cell["text"] == (raw if column == "status" else report.fmt(raw))
+            checked += 1
+    assert checked == len(shown)
+    return checked
+
+
+def test_number_format():
+    assert report.fmt("0.946296") == "0.9463"
+    assert report.fmt("0.00578241") == "0.005782"
+    assert report.fmt("30.0") == "30"
+    assert report.fmt("7302.67") == "7,303"
+    assert report.fmt(581210.0) == "581,210"
+    assert report.fmt("") == "—" and report.fmt(None) == "—"
+    assert report.fmt("diverged (1 of 3 seeds)") == "diverged (1 of 3 seeds)"
+    assert report.fmt("nan") == "nan"
+
+
+def test_autoescape_is_on_for_the_html_template():
+    env = report.environment_for(TEMPLATE.parent)
+    assert env.autoescape(TEMPLATE.name) is True
+    rendered = env.from_string("{{ x }}").render(x="<b>")
+    assert rendered == "&lt;b&gt;"
+
+
+def test_one_self_contained_file(fake):
+    html, page = fake["html"], fake["page"]
+    assert html.startswith("<!DOCTYPE html>")
+    assert not re.search(r"https?://", html)
+    assert not re.search(r"<(script|link|iframe|object|embed)\b", html, re.I)
+    assert "@import" not in html and "url(" not in html
+    assert f'content="{report.CONTENT_SECURITY_POLICY}"' in html.replace("&#39;", "'")
+    assert len(page.images) == 3 + 6  # EDA figures + the six comparison figures
+    for img in page.images:
+        prefix = "data:image/png;base64,"
+        assert img["src"].startswith(prefix) and img["alt"]
+        assert base64.b64decode(img["src"][len(prefix) :])[:4] == b"\x89PNG"
+
+
+def test_every_section_is_there(fake):
+    assert set(SECTIONS) <= fake["page"].ids
+    text = " ".join(fake["page"].text)
+    for needle in (
+        "Reference, different setups",
+        "0.8762", "0.9773", "0.9766", "4.24", "7.96", "6.12",  # the notebook's figures
+        "3-layer NN, 500+150 hidden units", "2.95", "784-2500-2000-1500-1000-500-10", "0.35",
+        "McNemar", "fake GEMM timings", "test CPU", "openblas", "not installed",
+        "hand-written backward pass", "autograd (tf.GradientTape)",
+    ):  # fmt: skip
+        assert needle in text, needle
+
+
+def test_summary_numbers_are_those_of_summary_csv(fake):
+    assert check_summary(fake["page"], fake["results"] / "summary.csv") == 3 * 16
+
+
+def test_code_size_comes_from_loc_csv(fake):
+    rows = read_csv(fake["results"] / "loc.csv")
+    table = re.search(r'<table class="data" id="implementations">.*?</table>', fake["html"], re.S)
+    for row in rows:
+        assert re.search(rf"{row['framework']}</span></th>\s*<td>{row['loc']}</td>", table[0])
+
+
+def test_sanity_checks_show_pass_and_fail(fake):
+    table = re.search(r'id="sanity-digits">.*?</table>', fake["html"], re.S)[0]
+    assert table.count("badge ok") == 1 and "FAIL" in table
+
+
+def test_diverged_run_is_flagged_not_broken(fake):
+    page = fake["page"]
+    assert "diverged-flag" in page.ids
+    text = " ".join(" ".join(page.text).split())
+    assert "1 run diverged" in text
+    assert "keras · seed 1: diverged at epoch 4" in text
+    status = [c for c in page.cells if c["data-column"] == "status"]
+    assert {c["data-framework"]: c["text"] for c in status}["keras"] == "diverged (1 of 2 seeds)"
+
+
+def test_like_for_like_run_has_no_flags(tmp_path):
+    cfg = config()
+    keys = write_results(tmp_path / "results", cfg)
+    page = Page(render(tmp_path / "results", cfg, keys))
+    assert "overrides-flag" not in page.ids and "diverged-flag" not in page.ids
+
+
+def test_framework_overrides_are_flagged(fake):
+    cfg = config(framework_overrides={"numpy": {"optimizer": "sgd", "lr": 0.001}})
+    page = Page(render(fake["results"], cfg, fake["keys"]))
+    assert "overrides-flag" in page.ids
+    text = " ".join(" ".join(page.text).split())
+    assert "Not a like-for-like comparison." in text
+    assert "optimizer = sgd" in text
+
+
+def test_config_strings_are_escaped(fake):
+    html = fake["html"]
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#39;mirror&#39;)&lt;/script&gt;" in html
+
+
+def test_the_report_reads_only_what_it_is_given(fake):
+    results = report.Results(fake["results"])
+    report.load_context(results, config=fake["config"], runs=fake["keys"], css="")
+    everything = [str(p) for p in fake["results"].rglob("*") if p.is_file()]
+    assert report.undeclared(results.read, everything) == []
+    partial = [p for p in everything if not p.endswith("summary.csv")]
+    assert report.undeclared(results.read, partial) == [str(fake["results"] / "summary.csv")]
+
+
+def test_write_report_refuses_undeclared_inputs(fake, tmp_path):
+    kwargs = dict(
+        root=str(fake["results"]), template=str(TEMPLATE), style=str(STYLE),
+        config=fake["config"], runs=fake["keys"], output=str(tmp_path / "report.html"),
+    )  # fmt: skip
+    with pytest.raises(RuntimeError, match="does not declare"):
+        report.write_report(**kwargs, declared=[])
+    assert not (tmp_path / "report.html").exists()
+    everything = [str(p) for p in fake["results"].rglob("*") if p.is_file()]
+    report.write_report(**kwargs, declared=everything)
+    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_stylesheet_cannot_close_the_style_element(fake):
+    with pytest.raises(ValueError, match="</style"):
+        report.load_context(
+            report.Results(fake["results"]), config=fake["config"], runs=fake["keys"],
+            css="b {} </style><script>",
+        )  # fmt: skip
+
+
+def test_plots_rule_makes_the_figures_the_report_embeds():
+    rules = (ROOT / "rules" / "report.smk").read_text()
+    made = re.findall(r'"results/\{dataset\}/\{arch\}/plots/(\w+)\.png"', rules)
+    assert made == list(report.FIGURES)
+    for stem in report.FIGURES:
+        assert f'"{stem}",' in rules  # in the report rule's inputs too
+        assert (ROOT / "report" / "captions" / f"{stem}.rst").is_file()
+
+
+# --- The rules, end to end on a tiny digits run ----------------------------------------------
+
+TINY = """\
+seeds: [0, 1]
+run_architectures: [mlp-32]
+architectures:
+  mlp-32: {hidden: [32], activation: relu, dropout: 0.0}
+training: {epochs: 3, patience: 0}
+threads: 1
+bench: {min_repeats: 5, min_seconds: 0.05, rounds: 1, warmup_calls: 5}
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = copy_workflow(tmp_path_factory.mktemp("wf"))
+    (workdir / "tiny.yaml").write_text(TINY)
+    run = snakemake(workdir, "--cores", "2", "--configfile", "tiny.yaml")
+    assert run.returncode == 0, run.stderr[-3000:]
+    return workdir
+
+
+def planned_jobs(workdir: Path) -> dict[str, int]:
+    """Rule -> job count of a dry run (Snakemake's job stats table)."""
+    dry = snakemake(workdir, "-n", "--configfile", "tiny.yaml")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    stats = (dry.stdout + dry.stderr).split("Job stats:")
+    if len(stats) == 1:
+        return {}
+    rows = re.findall(r"^(\w+)\s+(\d+)$", stats[1].split("total")[0], re.M)
+    return {rule: int(count) for rule, count in rows}
+
+
+@contextlib.contextmanager
+def edited(path: Path, line: str):
+    """``path`` with ``line`` appended (a change of content: Snakemake ignores a bare touch of
+    an input whose checksum it recorded), then restored, modification time included."""
+    original, stat = path.read_text(), path.stat()
+    path.write_text(original + line)
+    try:
+        yield
+    finally:
+        path.write_text(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+@pytest.mark.slow
+def test_workflow_report_matches_summary(tiny_run):
+    html = (tiny_run / "results" / "report.html").read_text()
+    assert not re.search(r"https?://", html)
+    assert check_summary(Page(html), tiny_run / "results" / "summary.csv") == 3 * 16
+
+
+@pytest.mark.slow
+def test_workflow_report_in_chromium(tiny_run, chromium):  # noqa: F811 - the fixture
+    results = tiny_run / "results"
+    check = inspect(chromium, results / "report.html", results / "report.png")
+    assert_renders_cleanly(check, n_images=3 + 6)
+
+
+@pytest.mark.slow
+def test_editing_the_template_or_the_stylesheet_rerenders_only_the_report(tiny_run):
+    for path, line in ((tiny_run / TEMPLATE.relative_to(ROOT), "{# edited #}\n"),
+                       (tiny_run / STYLE.relative_to(ROOT), "/* edited */\n")):  # fmt: skip
+        with edited(path, line):
+            assert planned_jobs(tiny_run) == {"report": 1, "all": 1}
+    assert planned_jobs(tiny_run) == {}
+
+
+@pytest.mark.slow
+def test_editing_plot_code_reruns_plots_and_report_only(tiny_run):
+    for relative in ("src/mlpcompare/plots.py", "scripts/plots.py"):
+        with edited(tiny_run / relative, "# edited\n"):
+            assert planned_jobs(tiny_run) == {"plots": 1, "report": 1, "all": 1}
+    assert planned_jobs(tiny_run) == {}
+
+
+@pytest.mark.slow
+def test_snakemake_report_zip(tiny_run):
+    made = snakemake(tiny_run, "--configfile", "tiny.yaml", "--report", "report.zip")
+    assert made.returncode == 0, made.stderr[-2000:]
+    with zipfile.ZipFile(tiny_run / "report.zip") as archive:
+        files = {Path(name).name for name in archive.namelist()}
+    assert {f"{stem}.png" for stem in report.FIGURES} <= files
+    assert "report.html" in files
