@@ -148,3 +148,17 @@ def all_targets():
                     run_path(key, name) for name in ("train.json", "confusion.csv")
                 ]
     return targets
+
+
+onstart:
+    # device: cuda without a GPU would fail every torch and keras job; say so before any job
+    # starts. Local runs only: a cluster's submit host has no GPU while its GPU nodes do.
+    if (
+        config["device"] == "cuda"
+        and workflow.local_exec
+        and not cfg.nvidia_gpu_visible()
+    ):
+        sys.exit(
+            "config error: device: cuda, but this machine shows no NVIDIA GPU "
+            "(use device: auto or cpu, or submit to GPU nodes with --profile profiles/slurm)"
+        )

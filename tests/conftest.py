@@ -56,3 +56,26 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.Compl
         timeout=timeout,
         env=env,
     )
+
+
+# One small digits run shared by every test that needs finished results (a workflow run costs
+# about a minute on 2 cores; each test module doing its own would triple that).
+TINY = """\
+seeds: [0, 1]
+run_architectures: [mlp-32]
+architectures:
+  mlp-32: {hidden: [32], activation: relu, dropout: 0.0}
+training: {epochs: 3, patience: 0, lr: 0.01}
+threads: 1
+bench: {batch_sizes: [1, 32], min_repeats: 5, min_seconds: 0.05, rounds: 1, warmup_calls: 5}
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A finished run of the whole workflow on digits with :data:`TINY` as ``tiny.yaml``."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("wf"))
+    (workdir / "tiny.yaml").write_text(TINY)
+    run = snakemake(workdir, "--cores", "2", "--configfile", "tiny.yaml")
+    assert run.returncode == 0, run.stderr[-3000:]
+    return workdir

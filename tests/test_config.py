@@ -114,6 +114,14 @@ def test_command_line_strings_are_coerced_to_the_types_the_schema_expects():
     assert coerced["training"] == {"lr": 0.1, "batch_size": 64}
     assert coerced["mirror"] == "123"  # a string key stays a string
     assert coerced["architectures"]["a"] == {"hidden": [8], "dropout": 0}
+    overrides = {
+        "framework_overrides": {"numpy": {"lr": "1e-3", "optimizer": "sgd", "epochs": "5"}}
+    }
+    assert cfg.coerce_strings(overrides, SCHEMA)["framework_overrides"]["numpy"] == {
+        "lr": 0.001,
+        "optimizer": "sgd",
+        "epochs": 5,
+    }
     # what does not parse as the expected type is left for the schema to report
     assert cfg.coerce_strings({"threads": "two", "seeds": ["1.5"]}, SCHEMA) == {
         "threads": "two",

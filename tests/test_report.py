@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_workflow, snakemake
+from conftest import ROOT, snakemake
 from fake_results import STYLE, TEMPLATE, config, read_csv, render, write_results
 from test_report_browser import assert_renders_cleanly, chromium, inspect  # noqa: F401
 
@@ -216,25 +216,6 @@ def test_plots_rule_makes_the_figures_the_report_embeds():
 
 
 # --- The rules, end to end on a tiny digits run ----------------------------------------------
-
-TINY = """\
-seeds: [0, 1]
-run_architectures: [mlp-32]
-architectures:
-  mlp-32: {hidden: [32], activation: relu, dropout: 0.0}
-training: {epochs: 3, patience: 0}
-threads: 1
-bench: {min_repeats: 5, min_seconds: 0.05, rounds: 1, warmup_calls: 5}
-"""
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = copy_workflow(tmp_path_factory.mktemp("wf"))
-    (workdir / "tiny.yaml").write_text(TINY)
-    run = snakemake(workdir, "--cores", "2", "--configfile", "tiny.yaml")
-    assert run.returncode == 0, run.stderr[-3000:]
-    return workdir
 
 
 def planned_jobs(workdir: Path) -> dict[str, int]:

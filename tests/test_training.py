@@ -87,6 +87,16 @@ def test_non_finite_loss_is_recorded_as_diverged_not_raised(bad):
     assert trainer.weights["W0"][0] == 1  # the last finite best is kept
 
 
+def test_a_finite_loss_far_above_the_limit_counts_as_diverged():
+    trainer = ScriptedTrainer([(1.0, 0.9, 0.5), (5e6, 4e6, 0.1), (1.0, 0.5, 0.9)])
+    spec = TrainSpec(epochs=3)
+    result = training.fit(
+        trainer, 20, np.zeros((2, 1)), np.zeros(2), spec, seed=0, loss_limit=230.0
+    )
+    assert result.diverged and result.diverged_epoch == 2
+    assert trainer.weights["W0"][0] == 1
+
+
 def test_time_to_target_is_set_when_validation_accuracy_first_reaches_it():
     script = [(1, 0.9, 0.5), (1, 0.8, 0.97), (1, 0.7, 0.99)]
     _, result = run(script, target_val_accuracy=0.97)

@@ -7,6 +7,7 @@ a typo is reported as ``training.lrr: unknown key (did you mean 'lr'?)`` rather 
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 
 import jsonschema
@@ -23,14 +24,36 @@ def load_schema(path: str | Path) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
-_SCALARS = {"integer": int, "number": (int, float), "boolean": bool, "null": type(None)}
-
-
 def _resolve(schema: dict, root: dict) -> dict:
     ref = schema.get("$ref")
     if ref and ref.startswith("#/$defs/"):
         return root["$defs"][ref.removeprefix("#/$defs/")]
     return schema
+
+
+def _parse_scalar(text: str, types: list[str]):
+    """``text`` as the first of ``types`` it parses as, else ``text`` unchanged.
+
+    Numbers go through int()/float(), not YAML, which reads ``1e-3`` as a string.
+    """
+    for kind in types:
+        try:
+            if kind == "integer":
+                return int(text)
+            if kind == "number":
+                value = float(text)
+                return (
+                    int(value)
+                    if value.is_integer() and "." not in text and "e" not in text.lower()
+                    else value
+                )
+        except ValueError:
+            continue
+        if kind == "boolean" and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        if kind == "null" and text in ("null", "~"):
+            return None
+    return text
 
 
 def coerce_strings(value, schema: dict, root: dict | None = None):
@@ -39,10 +62,13 @@ def coerce_strings(value, schema: dict, root: dict | None = None):
     Snakemake parses ``--config key=[0, 1]`` or ``training={lr: 0.1}`` with YAML's BaseLoader,
     which leaves every nested scalar a string; without this, ``--config seeds=[0]`` would be
     rejected as "expected integer, got str". A string that does not parse as the expected type is
-    left alone, so the schema still reports it.
+    left alone, so the schema still reports it. ``x-types-from`` points a schema that only names
+    its keys (``framework_overrides``) at the one that types them.
     """
     root = root or schema
     schema = _resolve(schema, root)
+    if "x-types-from" in schema:
+        schema = _resolve({"$ref": schema["x-types-from"]}, root)
     if isinstance(value, dict):
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties")
@@ -55,18 +81,8 @@ def coerce_strings(value, schema: dict, root: dict | None = None):
     if isinstance(value, str):
         types = schema.get("type", [])
         types = [types] if isinstance(types, str) else types
-        wanted = tuple(t for t in types if t in _SCALARS)
-        if wanted and "string" not in types:
-            try:
-                parsed = yaml.safe_load(value)
-            except yaml.YAMLError:
-                return value
-            ok = any(
-                isinstance(parsed, _SCALARS[t])
-                and not (t != "boolean" and isinstance(parsed, bool))
-                for t in wanted
-            )
-            return parsed if ok else value
+        if "string" not in types:
+            return _parse_scalar(value, types)
     return value
 
 
@@ -161,3 +177,14 @@ def training_for(config: dict, framework: str) -> dict:
 
 def train_spec_for(config: dict, framework: str) -> TrainSpec:
     return TrainSpec.from_config(training_for(config, framework))
+
+
+def nvidia_gpu_visible() -> bool:
+    """Whether the NVIDIA driver shows a GPU here that CUDA_VISIBLE_DEVICES does not hide.
+
+    Read from /proc, so the check costs nothing and imports no framework.
+    """
+    if os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1"):
+        return False
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())

@@ -373,7 +373,7 @@ ROOFLINE_COLUMNS = [
 
 
 def diverged_runs(results: Results, runs: list[dict]) -> list[dict]:
-    """Runs whose training stopped on a non-finite loss, with the epoch it happened."""
+    """Runs whose training stopped as diverged (loss not finite or blown up), with the epoch it happened."""
     found = []
     for key in runs:
         train = results.json(

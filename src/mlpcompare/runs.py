@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import platform
 import resource
 import sys
@@ -24,6 +25,10 @@ MODULES = {
     "torch": "mlpcompare.torch_mlp",
     "keras": "mlpcompare.keras_mlp",
 }
+# A loss this many times the chance level (ln n_classes, what uniform guessing scores) means the
+# run has blown up even if it is still finite: an absurd learning rate kills every ReLU and leaves
+# logits of 1e6, a loss of 1e6 that never becomes NaN.
+DIVERGENCE_FACTOR = 100.0
 HISTORY_COLUMNS = [
     "epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds",
 ]  # fmt: skip
@@ -42,9 +47,9 @@ def peak_rss_mb() -> float:
 def train(*, framework, split_path, init_path, arch, training, seed, device, threads, outputs):
     """Train ``framework`` on the split from the shared initial weights; write model, history, summary.
 
-    ``outputs`` has ``model``, ``history`` and ``train`` paths. A diverged run (non-finite loss)
-    is not an error: it is written with ``status: diverged`` so the workflow carries on and the
-    report can show it.
+    ``outputs`` has ``model``, ``history`` and ``train`` paths. A diverged run (loss not finite,
+    or over DIVERGENCE_FACTOR times chance) is not an error: it is written with
+    ``status: diverged`` so the workflow carries on and the report can show it.
     """
     module = framework_module(framework)
     module.configure_threads(threads)
@@ -76,7 +81,10 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
         seed=seed,
         device=used_device,
     )
-    result = fit(trainer, n_train, data["x_val"], data["y_val"], train_spec, seed)
+    result = fit(
+        trainer, n_train, data["x_val"], data["y_val"], train_spec, seed,
+        loss_limit=DIVERGENCE_FACTOR * math.log(n_out),
+    )  # fmt: skip
     trainer.save(outputs.model)
     io.write_csv(result.history, outputs.history, HISTORY_COLUMNS)
     summary = {

@@ -84,13 +84,15 @@ def fit(
     y_val: np.ndarray,
     train_spec: TrainSpec,
     seed: int,
+    loss_limit: float = math.inf,
 ) -> FitResult:
     """Train with the shared batch order, schedule and early stopping; keep the best weights.
 
     Early stopping watches ``train_spec.monitor`` (validation accuracy, higher is better, or
     validation loss, lower is better): after ``patience`` epochs without a strict improvement the
-    run stops and the weights of the best epoch are restored. A non-finite training or validation
-    loss stops the run as diverged (no exception): the caller records it and moves on.
+    run stops and the weights of the best epoch are restored. A training or validation loss that
+    is not finite or exceeds ``loss_limit`` stops the run as diverged (no exception): the caller
+    records it and moves on.
     """
     result = FitResult()
     # Scores are "higher is better": the loss enters negated.
@@ -124,9 +126,12 @@ def fit(
             "epoch %d/%d  lr %.3g  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.2fs",
             epoch + 1, train_spec.epochs, lr, train_loss, train_acc, val_loss, val_acc, epoch_s,
         )  # fmt: skip
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+        if _blown_up(train_loss, loss_limit) or _blown_up(val_loss, loss_limit):
             result.diverged, result.diverged_epoch = True, epoch + 1
-            log.warning("diverged at epoch %d: loss is not finite", epoch + 1)
+            log.warning(
+                "diverged at epoch %d: loss %.4g (train) / %.4g (val) is not finite or above %.4g",
+                epoch + 1, train_loss, val_loss, loss_limit,
+            )  # fmt: skip
             break
         if result.time_to_target_s is None and val_acc >= train_spec.target_val_accuracy:
             result.time_to_target_s = wall
@@ -145,6 +150,10 @@ def fit(
         trainer.set_weights(result.best_weights)
     result.steady_samples_per_s = steady_throughput(result.history, n_train)
     return result
+
+
+def _blown_up(loss: float, limit: float) -> bool:
+    return not (math.isfinite(loss) and abs(loss) <= limit)
 
 
 def steady_throughput(history: list[dict], n_train: int) -> float:
