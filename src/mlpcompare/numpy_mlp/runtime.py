@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import platform
-from pathlib import Path
 
 import numpy as np
 import threadpoolctl
+
+from mlpcompare.envinfo import cpu_model
 
 DEVICES = ("auto", "cpu", "cuda")
 log = logging.getLogger(__name__)
@@ -45,17 +45,7 @@ def environment() -> dict:
         "framework": "numpy",
         "versions": {"numpy": np.__version__, "threadpoolctl": threadpoolctl.__version__},
         "device": "cpu",
-        "device_name": _cpu_name(),
+        "device_name": cpu_model(),
         "threads": max(blas_threads, default=None),
         "blas": pools,
     }
-
-
-def _cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else what the platform module knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
