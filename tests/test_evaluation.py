@@ -117,4 +117,4 @@ def test_benchmark_times_every_batch_size_and_records_the_job(run_dir):
 
 
 def test_only_the_named_arrays_are_read(run_dir):
-    assert list(evaluation.read_arrays(str(run_dir / "split.npz"), ["y_test"])) == ["y_test"]
+    assert list(io.read_npz(str(run_dir / "split.npz"), ["y_test"])) == ["y_test"]

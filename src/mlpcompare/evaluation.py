@@ -13,28 +13,15 @@ import logging
 import numpy as np
 
 from mlpcompare import bench, envinfo, io, metrics
-from mlpcompare.logs import UserError
-from mlpcompare.runs import framework_module, peak_rss_mb
+from mlpcompare.runs import peak_rss_mb, prepare_framework
 from mlpcompare.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 
 
-def read_arrays(path: str, names: list[str]) -> dict[str, np.ndarray]:
-    """Only the named arrays of an ``.npz`` (a compressed member is read only when asked for,
-    so the benchmark's memory does not include the training set)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {name: data[name] for name in names}
-
-
 def load_model(framework: str, model_path: str, arch: dict, info: dict, device: str, threads: int):
     """Pin threads, pick the device, load the saved model; returns (model, device used, module)."""
-    module = framework_module(framework)
-    module.configure_threads(threads)  # before the framework builds anything
-    try:
-        used_device = module.resolve_device(device)
-    except RuntimeError as err:
-        raise UserError(str(err)) from err
+    module, used_device = prepare_framework(framework, threads, device)
     spec = ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
     return module.load_model(model_path, spec, used_device), used_device, module
 
@@ -46,7 +33,7 @@ def evaluate(
     info = io.read_json(info_path)
     train = io.read_json(train_path)
     classes = info["classes"]
-    test = read_arrays(split_path, ["x_test", "y_test"])
+    test = io.read_npz(split_path, ["x_test", "y_test"])
     y_true = test["y_test"].astype(np.int64)
     if train["status"] == "ok":
         model, used_device, _ = load_model(framework, model_path, arch, info, device, threads)
@@ -74,7 +61,7 @@ def benchmark(
     info = io.read_json(info_path)
     settings = bench.Settings.from_config(settings)
     model, used_device, module = load_model(framework, model_path, arch, info, device, threads)
-    x_test = read_arrays(split_path, ["x_test"])["x_test"]
+    x_test = io.read_npz(split_path, ["x_test"])["x_test"]
     apis = model.inference_apis()
     log.info(
         "%s on %s, %d threads: APIs %s, batch sizes %s",

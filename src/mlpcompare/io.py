@@ -75,10 +75,14 @@ def write_npz(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> None:
         np.savez_compressed(tmp, **arrays)
 
 
-def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load every array; pickled objects are refused (``allow_pickle=False``)."""
+def read_npz(path: str | os.PathLike, names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Load the named arrays (default: all); pickled objects are refused (``allow_pickle=False``).
+
+    A member is decompressed only when asked for, so naming a few keeps the rest out of memory
+    (the benchmark's peak RSS then excludes the training set).
+    """
     with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+        return {k: data[k] for k in (data.files if names is None else names)}
 
 
 def write_csv(

@@ -44,6 +44,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def prepare_framework(name: str, threads: int, device: str):
+    """Import ``name``'s module, pin its threads (before it builds anything), pick the device.
+
+    Returns (module, device used). A device that cannot be had is the user's to fix.
+    """
+    module = framework_module(name)
+    module.configure_threads(threads)
+    try:
+        return module, module.resolve_device(device)
+    except RuntimeError as err:
+        raise UserError(str(err)) from err
+
+
 def train(*, framework, split_path, init_path, arch, training, seed, device, threads, outputs):
     """Train ``framework`` on the split from the shared initial weights; write model, history, summary.
 
@@ -51,12 +64,7 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
     or over DIVERGENCE_FACTOR times chance) is not an error: it is written with
     ``status: diverged`` so the workflow carries on and the report can show it.
     """
-    module = framework_module(framework)
-    module.configure_threads(threads)
-    try:
-        used_device = module.resolve_device(device)
-    except RuntimeError as err:
-        raise UserError(str(err)) from err
+    module, used_device = prepare_framework(framework, threads, device)
     data = io.read_npz(split_path)
     weights = io.read_npz(init_path)
     n_train, n_in = data["x_train"].shape
