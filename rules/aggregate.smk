@@ -4,6 +4,7 @@ localrules:
     loc,
     compare,
     aggregate,
+    throughput,
 
 
 # Timed like training: the ceiling must be measured on quiet cores with the jobs' threads.
@@ -20,12 +21,12 @@ rule roofline:
         "../envs/numpy.yaml"
     threads: config["threads"]
     resources:
-        timing=1,
+        timing=TIMED,
     params:
         datasets=DATASETS,
         archs=ARCHS,
         batch_sizes=training_batch_sizes(),
-        bench=config["bench"],
+        bench=ROOFLINE_SETTINGS,
     script:
         "../scripts/roofline.py"
 
@@ -110,3 +111,29 @@ rule aggregate:
         runs=run_keys(),
     script:
         "../scripts/aggregate.py"
+
+
+# Training throughput of the tuned trainers and of the idiomatic variant (when measured), with
+# their roofline fractions. Its own rule: summary.csv does not change with the idiomatic variant.
+rule throughput:
+    input:
+        train=run_files("train.json"),
+        idiomatic=idiomatic_files(),
+        roofline="results/machine/roofline.json",
+    output:
+        report(
+            "results/throughput.csv",
+            caption="../report/captions/throughput.rst",
+            category="Report",
+        ),
+    log:
+        "logs/throughput/throughput.log",
+    benchmark:
+        "benchmarks/throughput/throughput.tsv"
+    conda:
+        "../envs/base.yaml"
+    params:
+        runs=run_keys(),
+        idiomatic=idiomatic_keys(),
+    script:
+        "../scripts/throughput.py"

@@ -30,6 +30,30 @@ FRAMEWORKS = config["frameworks"]
 SEEDS = config["seeds"]
 ARCHS = cfg.architectures(config)
 MODEL_FILES = {"numpy": "model.npz", "torch": "model.pt", "keras": "model.keras"}
+# What the evaluate rule writes in every run folder, by output name.
+EVALUATION_FILES = {
+    "metrics": "metrics.json",
+    "predictions": "predictions.npz",
+    "confusion": "confusion.csv",
+    "inference": "inference.csv",
+    "info": "inference.json",
+}
+# A timed job (training, inference benchmark, roofline, idiomatic variant) asks for this much
+# of the `timing` resource: profiles/default makes it the whole budget, so the job runs alone.
+TIMED = 100
+IDIOMATIC_EPOCHS = config["bench"]["idiomatic_epochs"]
+# How the inference benchmark is timed: `bench` without the keys only other jobs use. Params are
+# a rerun trigger, so changing those must not reach it.
+TIMING_SETTINGS = {
+    k: v
+    for k, v in config["bench"].items()
+    if k not in ("idiomatic_epochs", "roofline_seconds")
+}
+# The roofline times its matrix products like the benchmark, for their own number of seconds.
+ROOFLINE_SETTINGS = {
+    **TIMING_SETTINGS,
+    "min_seconds": config["bench"]["roofline_seconds"],
+}
 
 
 wildcard_constraints:
@@ -105,6 +129,26 @@ def arch_run_files(name):
     return lambda wildcards: [run_path(key, name) for key in arch_run_keys(wildcards)]
 
 
+def idiomatic_keys():
+    """Every dataset, arch, framework measured in the idiomatic variant (none when it is off)."""
+    if not IDIOMATIC_EPOCHS:
+        return []
+    return [
+        {"dataset": d, "arch": a, "framework": fw}
+        for d in DATASETS
+        for a in ARCHS
+        for fw in FRAMEWORKS
+    ]
+
+
+def idiomatic_files():
+    """idiomatic.json of every idiomatic_keys() entry, in that order."""
+    return [
+        f"results/{key['dataset']}/{key['arch']}/{key['framework']}/idiomatic.json"
+        for key in idiomatic_keys()
+    ]
+
+
 def training_batch_sizes():
     """The training batch sizes in use (framework overrides may change it): the roofline's."""
     return sorted({cfg.training_for(config, fw)["batch_size"] for fw in FRAMEWORKS})
@@ -129,10 +173,12 @@ def all_targets():
     targets = [
         "results/report.html",
         "results/summary.csv",
+        "results/throughput.csv",
         "results/loc.csv",
         "results/machine/roofline.json",
         "results/machine/environment.json",
     ]
+    targets += idiomatic_files()
     for dataset in DATASETS:
         targets += [
             f"results/{dataset}/data/split.npz",

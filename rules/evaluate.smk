@@ -1,60 +1,46 @@
-# Per run: test-set metrics and predictions (evaluate), inference latency (bench). One rule of
-# each per framework, in that framework's environment, as for training.
+# Per framework: every seed's test-set metrics and predictions, and its inference latency. One
+# job covers all seeds, in the framework's environment: starting a framework (TensorFlow ~6 s)
+# cost more than evaluating and timing a model. Timed, so it runs alone (see profiles/default).
 for framework in FRAMEWORKS:
 
     rule:
         name:
             f"evaluate_{framework}"
         input:
-            model=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/{MODEL_FILES[framework]}",
-            train=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/train.json",
+            model=expand(
+                f"results/{{{{dataset}}}}/{{{{arch}}}}/{framework}/seed{{seed}}/{MODEL_FILES[framework]}",
+                seed=SEEDS,
+            ),
+            train=expand(
+                f"results/{{{{dataset}}}}/{{{{arch}}}}/{framework}/seed{{seed}}/train.json",
+                seed=SEEDS,
+            ),
             split="results/{dataset}/data/split.npz",
             info="results/{dataset}/data/split.json",
         output:
-            metrics=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/metrics.json",
-            predictions=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/predictions.npz",
-            confusion=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/confusion.csv",
+            **{
+                name: expand(
+                    f"results/{{{{dataset}}}}/{{{{arch}}}}/{framework}/seed{{seed}}/{file}",
+                    seed=SEEDS,
+                )
+                for name, file in EVALUATION_FILES.items()
+            },
         log:
-            f"logs/evaluate/{{dataset}}/{{arch}}/{framework}/seed{{seed}}.log",
+            f"logs/evaluate/{{dataset}}/{{arch}}/{framework}.log",
         benchmark:
-            f"benchmarks/evaluate/{{dataset}}/{{arch}}/{framework}/seed{{seed}}.tsv"
+            f"benchmarks/evaluate/{{dataset}}/{{arch}}/{framework}.tsv"
         conda:
             f"../envs/{framework}.yaml"
         threads: config["threads"]
         resources:
             gpu=gpu_request(),
+            timing=TIMED,
         params:
             framework=framework,
             arch=arch_params,
             device=config["device"],
+            seeds=SEEDS,
+            bench=TIMING_SETTINGS,
+            outputs=list(EVALUATION_FILES),
         script:
             "../scripts/evaluate.py"
-
-    # Timed: `timing=1` (limited to 1 in the profile) keeps other timed jobs off the cores.
-    rule:
-        name:
-            f"bench_{framework}"
-        input:
-            model=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/{MODEL_FILES[framework]}",
-            split="results/{dataset}/data/split.npz",
-            info="results/{dataset}/data/split.json",
-        output:
-            inference=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/inference.csv",
-            info=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/inference.json",
-        log:
-            f"logs/bench/{{dataset}}/{{arch}}/{framework}/seed{{seed}}.log",
-        benchmark:
-            f"benchmarks/bench/{{dataset}}/{{arch}}/{framework}/seed{{seed}}.tsv"
-        conda:
-            f"../envs/{framework}.yaml"
-        threads: config["threads"]
-        resources:
-            gpu=gpu_request(),
-            timing=1,
-        params:
-            framework=framework,
-            arch=arch_params,
-            device=config["device"],
-            bench=config["bench"],
-        script:
-            "../scripts/bench.py"

@@ -18,6 +18,7 @@ rule plots:
         performance="results/{dataset}/{arch}/performance.csv",
         inference="results/{dataset}/{arch}/inference.csv",
         roofline="results/machine/roofline.json",
+        throughput="results/throughput.csv",
         code=os.path.join(workflow.basedir, "src/mlpcompare/plots.py"),
     output:
         learning_curves=report(
@@ -72,6 +73,7 @@ rule plots:
 rule report:
     input:
         summary="results/summary.csv",
+        throughput="results/throughput.csv",
         loc="results/loc.csv",
         environment="results/machine/environment.json",
         roofline="results/machine/roofline.json",

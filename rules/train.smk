@@ -38,7 +38,7 @@ for framework in FRAMEWORKS:
         threads: config["threads"]
         resources:
             gpu=gpu_request(),
-            timing=1,
+            timing=TIMED,
         params:
             framework=framework,
             arch=arch_params,

@@ -1,16 +1,22 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from types import SimpleNamespace
+
 from mlpcompare import evaluation, logs
 
 logs.to_file(snakemake.log[0])
 logs.run(
-    evaluation.evaluate,
+    evaluation.evaluate_runs,
     framework=snakemake.params.framework,
-    model_path=snakemake.input.model,
+    seeds=snakemake.params.seeds,
+    model_paths=list(snakemake.input.model),
+    train_paths=list(snakemake.input.train),
     split_path=snakemake.input.split,
     info_path=snakemake.input.info,
-    train_path=snakemake.input.train,
     arch=snakemake.params.arch,
     device=snakemake.params.device,
     threads=snakemake.threads,
-    outputs=snakemake.output,
+    settings=snakemake.params.bench,
+    outputs=SimpleNamespace(
+        **{name: list(snakemake.output[name]) for name in snakemake.params.outputs}
+    ),
 )

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mlpcompare import aggregate, io
+from mlpcompare import aggregate, io, throughput_table
 
 T_975_DF2 = 4.302652729911275
 
@@ -254,3 +254,106 @@ def test_files_in_tables_out(tmp_path):
         rows = list(csv.DictReader(fh))
     assert [r["framework"] for r in rows] == ["np", "tf"]
     assert rows[0]["accuracy_mean"] == "0.92" and rows[0]["loc"] == "120"
+
+
+# --- throughput.csv: tuned vs idiomatic --------------------------------------------------------
+
+
+def idiomatic(framework, rates, batch_size=4):
+    """An idiomatic.json as the idiomatic rule writes it (abridged), with its key."""
+    return {
+        "dataset": "d", "arch": "a", "framework": framework, "variant": "idiomatic",
+        "api": f"{framework} convenient path", "training": {"batch_size": batch_size},
+        "seeds": [{"seed": s, "steady_samples_per_s": r} for s, r in enumerate(rates)],
+    }  # fmt: skip
+
+
+def test_throughput_rows_by_hand():
+    rows = aggregate.throughput_rows(RUNS, [idiomatic("np", [400.0, 600.0, 500.0])], ROOFLINE)
+    assert [(r["framework"], r["variant"]) for r in rows] == [
+        ("np", "tuned"), ("np", "idiomatic"), ("tf", "tuned"),
+    ]  # fmt: skip
+    assert list(rows[0]) == aggregate.THROUGHPUT_COLUMNS
+    tuned, idio, tf = rows
+    assert tuned["api"] == ""  # no tuned trainer called "np"; the real ones are named:
+    torch_row = aggregate.throughput_rows([make_run("torch", 0, 0.9)], [], ROOFLINE)[0]
+    assert torch_row["api"].startswith("torch_mlp.Trainer:")
+    assert (tuned["n_seeds"], tuned["samples_per_s_median"]) == (3, 1000.0)  # 900, 1000, 1200
+    assert (tuned["samples_per_s_q1"], tuned["samples_per_s_q3"]) == (950.0, 1100.0)
+    assert tuned["roofline_fraction"] == pytest.approx(0.25)  # 1000 / 4000
+    assert tuned["ceiling_samples_per_s"] == 4000.0 and tuned["slowdown_vs_tuned"] == 1.0
+    assert idio["api"] == "np convenient path" and idio["n_seeds"] == 3
+    assert (idio["samples_per_s_q1"], idio["samples_per_s_median"]) == (450.0, 500.0)
+    assert idio["samples_per_s_q3"] == 550.0
+    assert idio["roofline_fraction"] == pytest.approx(0.125)  # 500 / 4000
+    assert idio["slowdown_vs_tuned"] == 2.0  # tuned 1000 / idiomatic 500
+    # tf: the diverged seed is left out of the median, as in summary.csv
+    assert (tf["n_seeds"], tf["samples_per_s_median"]) == (2, 1000.0)
+
+
+def test_throughput_without_idiomatic_has_tuned_rows_only():
+    rows = aggregate.throughput_rows(RUNS, [], ROOFLINE)
+    assert [(r["framework"], r["variant"]) for r in rows] == [("np", "tuned"), ("tf", "tuned")]
+
+
+def test_throughput_ceiling_is_taken_at_the_variants_batch_size():
+    roofline = {"entries": [*ROOFLINE["entries"], {**ROOFLINE["entries"][0], "batch_size": 8,
+                                                   "ceiling_samples_per_s": 1000.0}]}  # fmt: skip
+    rows = aggregate.throughput_rows(RUNS[:3], [idiomatic("np", [500.0], 8)], roofline)
+    assert rows[1]["ceiling_samples_per_s"] == 1000.0 and rows[1]["roofline_fraction"] == 0.5
+    rows = aggregate.throughput_rows(RUNS[:3], [idiomatic("np", [500.0], 16)], roofline)
+    assert rows[1]["roofline_fraction"] == "" and rows[1]["samples_per_s_median"] == 500.0
+
+
+def test_all_diverged_tuned_leaves_the_slowdown_blank():
+    runs = [make_run("x", seed, 0.0, status="diverged") for seed in range(2)]
+    rows = aggregate.throughput_rows(runs, [idiomatic("x", [500.0])], ROOFLINE)
+    assert rows[0]["n_seeds"] == 0 and rows[0]["samples_per_s_median"] == ""
+    assert rows[1]["samples_per_s_median"] == 500.0 and rows[1]["slowdown_vs_tuned"] == ""
+
+
+def test_write_throughput_from_files(tmp_path):
+    keys = [{k: run[k] for k in ("dataset", "arch", "framework", "seed")} for run in RUNS]
+    train = []
+    for key, run in zip(keys, RUNS, strict=True):
+        train.append(str(tmp_path / f"{key['framework']}{key['seed']}.json"))
+        io.write_json(run["train"], train[-1])
+    record = idiomatic("tf", [250.0, 250.0])
+    io.write_json({k: v for k, v in record.items() if k not in ("dataset", "arch")},
+                  tmp_path / "idiomatic.json")  # fmt: skip
+    io.write_json(ROOFLINE, tmp_path / "roofline.json")
+    aggregate.write_throughput(
+        runs=keys, train=train,
+        idiomatic_keys=[{"dataset": "d", "arch": "a", "framework": "tf"}],
+        idiomatic=[str(tmp_path / "idiomatic.json")],
+        roofline_path=str(tmp_path / "roofline.json"), output=tmp_path / "throughput.csv",
+    )  # fmt: skip
+    with open(tmp_path / "throughput.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == aggregate.THROUGHPUT_COLUMNS
+    assert [(r["framework"], r["variant"]) for r in rows] == [
+        ("np", "tuned"), ("tf", "tuned"), ("tf", "idiomatic"),
+    ]  # fmt: skip
+    assert rows[2]["dataset"] == "d" and rows[2]["slowdown_vs_tuned"] == "4.0"  # 1000 / 250
+
+
+def test_bench_prints_an_aligned_table_with_roofline_percentages(tmp_path, capsys):
+    rows = aggregate.throughput_rows(RUNS, [idiomatic("np", [400.0, 600.0, 500.0])], ROOFLINE)
+    io.write_csv(rows, tmp_path / "throughput.csv", aggregate.THROUGHPUT_COLUMNS)
+    assert throughput_table.main([str(tmp_path / "throughput.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "dataset", "arch", "framework", "variant", "samples/s", "IQR", "roofline", "vs", "tuned",
+    ]  # fmt: skip
+    assert lines[2].split() == ["d", "a", "np", "tuned", "1,000", "950-1,100", "25.0%", "1.00x"]
+    assert lines[3].split() == ["d", "a", "np", "idiomatic", "500", "450-550", "12.5%", "2.00x"]
+    assert lines[4].split()[:5] == ["d", "a", "tf", "tuned", "1,000"]
+    assert len({len(line) for line in lines[:5]}) == 1  # numbers right-aligned to one edge
+    assert "  np idiomatic: np convenient path" in lines
+
+
+def test_bench_table_refuses_another_csv(tmp_path):
+    io.write_csv(aggregate.summary_rows(RUNS, ROOFLINE, LOC), tmp_path / "summary.csv")
+    with pytest.raises(ValueError, match="not a throughput.csv"):
+        throughput_table.read_rows(str(tmp_path / "summary.csv"))

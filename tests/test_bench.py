@@ -1,5 +1,6 @@
 """The timing loop, with a fake clock where exact counts matter."""
 
+import gc
 import itertools
 
 import numpy as np
@@ -42,7 +43,14 @@ def test_measure_pools_the_rounds():
     calls = {key: (lambda k=key: counts.__setitem__(k, counts[k] + 1)) for key in counts}
     pooled = bench.measure(calls, FAST)
     assert {k: len(v) for k, v in pooled.items()} == {"x": 6, "y": 6}  # 3 per round, 2 rounds
-    assert counts == {"x": 16, "y": 16}  # plus 5 warm-up calls per round
+    assert counts == {"x": 12, "y": 12}  # plus 5 warm-up calls, then 1 in the second round
+
+
+def test_no_garbage_collection_inside_timed_calls():
+    states = []
+    bench.measure({"x": lambda: states.append(gc.isenabled())}, FAST)
+    assert states and not any(states)
+    assert gc.isenabled()  # restored afterwards
 
 
 def test_batch_sizes_skip_what_the_test_set_cannot_fill_and_add_the_full_set():

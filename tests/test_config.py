@@ -2,6 +2,7 @@
 
 import copy
 import os
+import re
 
 import pytest
 import yaml
@@ -78,6 +79,41 @@ def test_training_for_applies_only_that_frameworks_overrides():
     assert cfg.training_for(config, "numpy")["epochs"] == DEFAULT["training"]["epochs"]
     assert cfg.training_for(config, "torch") == DEFAULT["training"]
     assert cfg.train_spec_for(config, "numpy").lr == 0.01
+
+
+def test_idiomatic_epochs_zero_or_more_whole_epochs():
+    schema = SCHEMA["properties"]["bench"]["properties"]["idiomatic_epochs"]
+    assert schema["default"] == DEFAULT["bench"]["idiomatic_epochs"] == 3
+    for fine in (0, 1, 50):
+        assert problems_with(bench__idiomatic_epochs=fine) == []
+    [negative] = problems_with(bench__idiomatic_epochs=-1)
+    assert negative.startswith("bench.idiomatic_epochs: -1 is less than the minimum of 0")
+    assert problems_with(bench__idiomatic_epochs=2.5) == [
+        "bench.idiomatic_epochs: expected integer, got float 2.5"
+    ]
+    assert cfg.coerce_strings({"bench": {"idiomatic_epochs": "0"}}, SCHEMA) == {
+        "bench": {"idiomatic_epochs": 0}
+    }
+
+
+def job_stats(workdir, *args) -> dict[str, int]:
+    """Rule -> planned job count of a dry run (Snakemake's job stats table)."""
+    run = snakemake(workdir, "-n", *args)
+    assert run.returncode == 0, run.stderr[-2000:]
+    table = (run.stdout + run.stderr).split("Job stats:")[1].split("total")[0]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+@pytest.mark.slow
+def test_idiomatic_jobs_are_planned_only_when_epochs_are_given(tmp_path):
+    copy_workflow(tmp_path)
+    planned = job_stats(tmp_path)
+    for fw in ("numpy", "torch", "keras"):
+        assert planned[f"idiomatic_{fw}"] == 1  # one job per framework covers every seed
+    assert planned["throughput"] == 1
+    off = job_stats(tmp_path, "--config", "bench={idiomatic_epochs: 0}")
+    assert not [rule for rule in off if rule.startswith("idiomatic")]
+    assert off["throughput"] == 1 and off["evaluate_numpy"] == planned["evaluate_numpy"] == 1
 
 
 @pytest.mark.slow

@@ -45,24 +45,29 @@ def run_dir(tmp_path):
     return tmp_path
 
 
-def evaluate(run_dir):
+def evaluate(run_dir, settings=QUICK):
+    """Both steps for one seed, through the function the evaluate rule runs."""
     outputs = SimpleNamespace(
-        metrics=run_dir / "metrics.json",
-        predictions=run_dir / "predictions.npz",
-        confusion=run_dir / "confusion.csv",
+        metrics=[run_dir / "metrics.json"],
+        predictions=[run_dir / "predictions.npz"],
+        confusion=[run_dir / "confusion.csv"],
+        inference=[run_dir / "inference.csv"],
+        info=[run_dir / "inference.json"],
     )
-    evaluation.evaluate(
+    evaluation.evaluate_runs(
         framework="numpy",
-        model_path=str(run_dir / "model.npz"),
+        seeds=[0],
+        model_paths=[str(run_dir / "model.npz")],
+        train_paths=[str(run_dir / "train.json")],
         split_path=str(run_dir / "split.npz"),
         info_path=str(run_dir / "split.json"),
-        train_path=str(run_dir / "train.json"),
         arch=ARCH,
-        device="cpu",
+        device="auto",
         threads=1,
+        settings=settings,
         outputs=outputs,
     )
-    return outputs
+    return SimpleNamespace(**{name: paths[0] for name, paths in vars(outputs).items()})
 
 
 def test_evaluate_writes_metrics_predictions_and_confusion(run_dir):
@@ -79,29 +84,20 @@ def test_evaluate_writes_metrics_predictions_and_confusion(run_dir):
     assert sum(int(v) for row in rows for k, v in row.items() if k != "true") == 12
 
 
-def test_a_diverged_run_gets_null_metrics_without_loading_its_model(run_dir):
+def test_a_diverged_run_gets_null_metrics_and_its_inference_is_still_timed(run_dir):
     io.write_json({"status": "diverged", "seed": 0}, run_dir / "train.json")
-    (run_dir / "model.npz").write_bytes(b"not a model")  # would fail if it were loaded
+    params = init_weights(ModelSpec(5, (8,), 3), seed=0)
+    np.savez(run_dir / "model.npz", **{k: np.full_like(v, np.nan) for k, v in params.items()})
     outputs = evaluate(run_dir)
     report = io.read_json(outputs.metrics)
     assert report["status"] == "diverged" and report["accuracy"] is None
     saved = io.read_npz(outputs.predictions)
     assert (saved["y_pred"] == metrics.NO_PREDICTION).all() and np.isnan(saved["proba"]).all()
+    assert io.read_json(outputs.info)["apis"] == ["forward"]
 
 
 def test_benchmark_times_every_batch_size_and_records_the_job(run_dir):
-    outputs = SimpleNamespace(inference=run_dir / "inference.csv", info=run_dir / "inference.json")
-    evaluation.benchmark(
-        framework="numpy",
-        model_path=str(run_dir / "model.npz"),
-        split_path=str(run_dir / "split.npz"),
-        info_path=str(run_dir / "split.json"),
-        arch=ARCH,
-        device="auto",
-        threads=1,
-        settings=QUICK,
-        outputs=outputs,
-    )
+    outputs = evaluate(run_dir)
     with open(outputs.inference) as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["api"], r["batch_size"]) for r in rows] == [
@@ -114,6 +110,35 @@ def test_benchmark_times_every_batch_size_and_records_the_job(run_dir):
     assert record["device"] == "cpu" and record["apis"] == ["forward"]
     assert record["peak_rss_mb"] > 0 and record["environment"]["framework"] == "numpy"
     assert isinstance(record["contention"], bool)
+
+
+def test_every_seed_gets_its_own_files(tmp_path, run_dir):
+    """One job, several seeds: each model's predictions land in its own run folder."""
+    other = tmp_path / "seed1"
+    other.mkdir()
+    params = init_weights(ModelSpec(5, (8,), 3), seed=1)
+    np.savez(other / "model.npz", **params)
+    io.write_json({"status": "ok", "seed": 1}, other / "train.json")
+    dirs = [run_dir, other]
+    files = {"metrics": "metrics.json", "predictions": "predictions.npz",
+             "confusion": "confusion.csv", "inference": "inference.csv", "info": "inference.json"}  # fmt: skip
+    evaluation.evaluate_runs(
+        framework="numpy",
+        seeds=[0, 1],
+        model_paths=[str(d / "model.npz") for d in dirs],
+        train_paths=[str(d / "train.json") for d in dirs],
+        split_path=str(run_dir / "split.npz"),
+        info_path=str(run_dir / "split.json"),
+        arch=ARCH,
+        device="cpu",
+        threads=1,
+        settings=QUICK,
+        outputs=SimpleNamespace(**{k: [d / f for d in dirs] for k, f in files.items()}),
+    )
+    seeds = [io.read_json(d / "metrics.json")["seed"] for d in dirs]
+    assert seeds == [0, 1]
+    logits = [io.read_npz(d / "predictions.npz")["proba"] for d in dirs]
+    assert not np.allclose(logits[0], logits[1])  # two models, not one written twice
 
 
 def test_only_the_named_arrays_are_read(run_dir):

@@ -159,9 +159,12 @@ def test_adam_two_steps_match_hand_computation():
     adam = Adam(params, beta1=b1, beta2=b2, eps=eps, weight_decay=wd)
     for grads in grads_seq:
         adam.step({k: g.copy() for k, g in grads.items()}, lr)
+    moments = adam.moments()
     for k in params:
         assert params[k] is arrays[k]
         np.testing.assert_allclose(params[k], expected[k], rtol=1e-12)
+        np.testing.assert_allclose(moments[0][k], m[k], rtol=1e-12)
+        np.testing.assert_allclose(moments[1][k], v2[k], rtol=1e-12)
 
 
 def test_sgd_momentum_two_steps_match_hand_computation():

@@ -132,3 +132,25 @@ def test_read_runs_reads_json_and_csv_in_key_order(tmp_path):
     )
     assert [r["train"]["status"] for r in runs] == ["numpy", "torch"]
     assert runs[0]["history"] == [{"epoch": "1"}]
+
+
+def test_training_figure_draws_the_idiomatic_variant_hatched_beside_the_tuned(
+    tmp_path, monkeypatch
+):
+    drawn = []
+    monkeypatch.setattr(plots, "save", lambda fig, path: drawn.append(fig))
+    rows = [performance("numpy"), performance("torch"), performance("keras", ok=False)]
+    idiomatic = {
+        fw: {"framework": fw, "samples_per_s_median": "300", "samples_per_s_q1": "250",
+             "samples_per_s_q3": "350"}
+        for fw in ("numpy", "keras")
+    }  # fmt: skip
+    plots.training_performance(rows, {"numpy": 2e4, "torch": 2e4}, tmp_path / "t.png", idiomatic)
+    rate = drawn[0].axes[1]
+    bars = {(round(p.get_x() + p.get_width() / 2, 2), p.get_height(), bool(p.get_hatch()))
+            for p in rate.patches}  # fmt: skip
+    # numpy: tuned moved left, idiomatic hatched on the right; torch: one full-width bar;
+    # keras: diverged tuned runs, its idiomatic bar still drawn
+    assert bars == {(-0.2, 1000.0, False), (0.2, 300.0, True), (1.0, 1000.0, False),
+                    (2.2, 300.0, True)}  # fmt: skip
+    assert "idiomatic variant (hatched)" in rate.get_legend_handles_labels()[1]

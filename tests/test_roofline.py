@@ -4,24 +4,26 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from mlpcompare import bench, roofline
+from mlpcompare import bench, roofline, spec
 from mlpcompare.spec import ModelSpec
 
 SPEC = ModelSpec(n_in=6, hidden=(5, 4), n_out=3)
 QUICK = bench.Settings(warmup_calls=5, min_repeats=5, min_seconds=0.0, rounds=1)
 
 
-def test_three_products_per_layer_but_no_input_gradient_for_the_data():
+def test_three_products_per_layer_six_flops_per_weight():
     gemms = roofline.training_gemms(SPEC, 8)
     shapes = [(g.layer, g.kind, g.m, g.k, g.n) for g in gemms]
     assert shapes == [
-        (0, "forward", 8, 6, 5), (0, "weight_grad", 6, 8, 5),
+        (0, "forward", 8, 6, 5), (0, "weight_grad", 6, 8, 5), (0, "input_grad", 8, 5, 6),
         (1, "forward", 8, 5, 4), (1, "weight_grad", 5, 8, 4), (1, "input_grad", 8, 4, 5),
         (2, "forward", 8, 4, 3), (2, "weight_grad", 4, 8, 3), (2, "input_grad", 8, 3, 4),
     ]  # fmt: skip
-    # 6 FLOPs per weight, minus the first layer's input gradient (2 per weight of layer 0)
     per_sample = sum(g.flops for g in gemms) / 8
-    assert per_sample == 6 * (30 + 20 + 12) - 2 * 30
+    assert per_sample == spec.training_flops_per_sample(SPEC) == 6 * (30 + 20 + 12)
+    # Only the data's own gradient is skipped by the trainers.
+    skipped = [(g.layer, g.kind) for g in gemms if not roofline.is_run_by_trainers(g)]
+    assert skipped == [(0, "input_grad")]
 
 
 @pytest.mark.parametrize("kind", ["forward", "weight_grad", "input_grad"])
@@ -35,15 +37,16 @@ def test_operands_have_the_gemm_shape_and_the_trainers_layout(kind):
     assert rhs.flags.f_contiguous == (kind == "input_grad")
 
 
-def test_ceiling_is_batch_over_summed_gemm_time():
+def test_ceiling_is_batch_over_summed_median_gemm_time():
     gemms = roofline.training_gemms(SPEC, 8)
-    timed = [(0.001, 2)] * len(gemms)
+    timed = [{"seconds": 0.001, "fastest_seconds": 0.0005, "threads": 2}] * len(gemms)
     entry = roofline.ceiling(SPEC, 8, gemms, timed)
-    assert entry["gemm_seconds_per_batch"] == pytest.approx(0.008)
-    assert entry["ceiling_samples_per_s"] == pytest.approx(1000.0)
+    assert entry["gemm_seconds_per_batch"] == pytest.approx(0.009)
+    assert entry["ceiling_samples_per_s"] == pytest.approx(8 / 0.009)
     flops = sum(g.flops for g in gemms)
-    assert entry["gflops_per_s"] == pytest.approx(flops / 0.008 / 1e9)
-    assert entry["spec_training_flops_per_sample"] == 6 * (30 + 20 + 12)
+    assert entry["gflops_per_s"] == pytest.approx(flops / 0.009 / 1e9)
+    assert entry["ceiling_samples_per_s_fastest_calls"] == pytest.approx(8 / 0.0045)
+    assert entry["ceiling_samples_per_s_products_run"] == pytest.approx(8 / 0.008)
     assert entry["gemms"][0]["threads"] == 2
 
 
@@ -63,11 +66,11 @@ def test_machine_roofline_times_every_dataset_arch_and_batch_size():
     assert roofline.find(result, "tiny", "b", 16) is None
 
 
-def test_each_product_counts_at_its_fastest_call_and_thread_count(monkeypatch):
-    """A ceiling must not drop because another process stalled some calls."""
+def test_each_product_counts_at_its_median_call_and_best_thread_count(monkeypatch):
+    """The median, like steady-state training's median epoch; the thread count with the lower one."""
     by_threads = {
-        1: {0: [0.020, 0.001, 0.002], 1: [0.009, 0.030, 0.008]},
-        2: {0: [0.020, 0.005, 0.002], 1: [0.003, 0.030, 0.004]},
+        1: {0: [0.020, 0.001, 0.002], 1: [0.009, 0.030, 0.008], 2: [0.001] * 3},
+        2: {0: [0.020, 0.005, 0.003], 1: [0.003, 0.030, 0.004], 2: [0.002] * 3},
     }
 
     def measure(calls, settings):
@@ -76,4 +79,8 @@ def test_each_product_counts_at_its_fastest_call_and_thread_count(monkeypatch):
 
     monkeypatch.setattr(roofline, "measure", measure)
     gemms = roofline.training_gemms(ModelSpec(n_in=2, hidden=(), n_out=2), 4)
-    assert roofline.time_gemms(gemms, QUICK, [1, 2]) == [(0.001, 1), (0.003, 2)]
+    assert roofline.time_gemms(gemms, QUICK, [1, 2]) == [
+        {"seconds": 0.002, "fastest_seconds": 0.001, "threads": 1},
+        {"seconds": 0.004, "fastest_seconds": 0.003, "threads": 2},
+        {"seconds": 0.001, "fastest_seconds": 0.001, "threads": 1},
+    ]

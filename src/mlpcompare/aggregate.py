@@ -1,4 +1,5 @@
-"""Many runs into a few tables: summary.csv, and per dataset x architecture the quality (95 % CIs),
+"""Many runs into a few tables: summary.csv, throughput.csv (training throughput of the tuned
+trainers and of the idiomatic variant), and per dataset x architecture the quality (95 % CIs),
 significance (McNemar), performance (medians and IQR) and inference tables.
 
 A *run* here is one (dataset, arch, framework, seed) as a dict of what its jobs wrote:
@@ -47,6 +48,18 @@ SIGNIFICANCE_COLUMNS = [
     "seed", "framework_a", "framework_b", "n_test", "accuracy_a", "accuracy_b",
     "b", "c", "statistic", "p_value", "p_holm",
 ]  # fmt: skip
+THROUGHPUT_COLUMNS = [
+    "dataset", "arch", "framework", "variant", "api", "n_seeds", "samples_per_s_median",
+    "samples_per_s_q1", "samples_per_s_q3", "roofline_fraction", "ceiling_samples_per_s",
+    "slowdown_vs_tuned",
+]  # fmt: skip
+# How the tuned trainers (the accuracy reference) train, for throughput.csv's api column; the
+# idiomatic variant names its own path in idiomatic.json.
+TUNED_APIS = {
+    "numpy": "numpy_mlp.Trainer: buffers allocated once, arrays indexed by the shared permutation",
+    "torch": "torch_mlp.Trainer: tensors indexed by the shared permutation, fused Adam/SGD",
+    "keras": "keras_mlp.Trainer: tensors indexed by the shared permutation, epoch in one tf.function",
+}
 CONFIDENCE = 0.95
 
 
@@ -156,6 +169,59 @@ def summary_rows(runs: list[dict], roofline_data: dict, loc: dict[str, int]) -> 
     """summary.csv: one row per (dataset, arch, framework)."""
     grouped = groups(runs, ("dataset", "arch", "framework"))
     return [summary_row(group, roofline_data, loc) for group in grouped.values()]
+
+
+def throughput_row(
+    key: tuple[str, str, str], variant: str, api: str, rates: list[float], entry: dict | None,
+    tuned_median: float,
+) -> dict:  # fmt: skip
+    """One throughput.csv row: median and quartiles of ``rates`` (one per seed), the fraction of
+    the roofline ``entry``'s ceiling, and ``slowdown_vs_tuned`` = tuned median / this median."""
+    median = stats.median(rates)
+    ceiling = entry["ceiling_samples_per_s"] if entry else None
+    q1, q3 = stats.quartiles(rates)
+    values = {
+        **dict(zip(("dataset", "arch", "framework"), key, strict=True)),
+        "variant": variant,
+        "api": api,
+        "n_seeds": len(rates),
+        "samples_per_s_median": median,
+        "samples_per_s_q1": q1,
+        "samples_per_s_q3": q3,
+        "roofline_fraction": median / ceiling if ceiling else None,
+        "ceiling_samples_per_s": ceiling,
+        "slowdown_vs_tuned": tuned_median / median if median > 0 else None,
+    }
+    return _row(values, THROUGHPUT_COLUMNS)
+
+
+def throughput_rows(runs: list[dict], idiomatic: list[dict], roofline_data: dict) -> list[dict]:
+    """throughput.csv: per (dataset, arch, framework) a ``tuned`` row, then an ``idiomatic``
+    row where that variant was measured. ``n_seeds``: the seeds the median is taken over.
+
+    ``tuned``: each non-diverged seed's steady-state samples/s (train.json; diverged seeds are
+    left out as in summary.csv). ``idiomatic``: one idiomatic.json per (dataset, arch,
+    framework) with its key, each seed's steady samples/s. The ceiling is the roofline entry at
+    the batch size the variant trained with; ``slowdown_vs_tuned`` is the tuned median over the
+    variant's (2 = the variant trains half as fast; the tuned row is 1 by definition).
+    """
+    measured = {(r["dataset"], r["arch"], r["framework"]): r for r in idiomatic}
+    rows = []
+    for key, group in groups(runs, ("dataset", "arch", "framework")).items():
+        dataset, arch, framework = key
+        tuned = _train(group, "steady_samples_per_s")
+        tuned_median = stats.median(tuned)
+        batch = group[0]["train"]["training"]["batch_size"]
+        entry = roofline.find(roofline_data, dataset, arch, batch)
+        api = TUNED_APIS.get(framework, "")
+        rows.append(throughput_row(key, "tuned", api, tuned, entry, tuned_median))
+        if key in measured:
+            record = measured[key]
+            rates = [seed["steady_samples_per_s"] for seed in record["seeds"]]
+            batch = record["training"]["batch_size"]
+            entry = roofline.find(roofline_data, dataset, arch, batch)
+            rows.append(throughput_row(key, "idiomatic", record["api"], rates, entry, tuned_median))
+    return rows
 
 
 def quality_rows(runs: list[dict]) -> list[dict]:
@@ -292,3 +358,18 @@ def write_summary(*, runs: list[dict], roofline_path: str, loc_path: str, output
     """results/summary.csv from every run, the roofline and the code sizes."""
     rows = summary_rows(runs, io.read_json(roofline_path), read_loc(loc_path))
     io.write_csv(rows, output, SUMMARY_COLUMNS)
+
+
+def write_throughput(
+    *, runs: list[dict], train: list[str], idiomatic_keys: list[dict], idiomatic: list[str],
+    roofline_path: str, output: str,
+) -> None:  # fmt: skip
+    """results/throughput.csv from every run's train.json (``runs``: keys in the order of the
+    ``train`` paths), the idiomatic.json files (``idiomatic_keys`` in the order of
+    ``idiomatic``; none when the variant is off) and the roofline."""
+    tuned = [{**key, "train": io.read_json(path)} for key, path in zip(runs, train, strict=True)]
+    measured = [
+        {**io.read_json(path), **key} for key, path in zip(idiomatic_keys, idiomatic, strict=True)
+    ]
+    rows = throughput_rows(tuned, measured, io.read_json(roofline_path))
+    io.write_csv(rows, output, THROUGHPUT_COLUMNS)

@@ -1,14 +1,15 @@
-"""Evaluate and benchmark one trained model, from files to files (one run directory).
+"""Evaluate and benchmark trained models, from files to files (every seed of one framework).
 
 Like :mod:`mlpcompare.runs`, framework-agnostic: the framework module is imported by name and
-its threads are pinned before it builds anything. A diverged run is evaluated without loading
-its model (its weights are NaN): the files are written with ``status: diverged`` so the rest of
-the workflow carries on and the report can show it.
+its threads are pinned before it builds anything. A diverged run (NaN weights) gets null metrics
+and predictions, written with ``status: diverged`` so the rest of the workflow carries on and the
+report can show it; its inference is still timed (the arithmetic costs the same).
 """
 
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -19,27 +20,52 @@ from mlpcompare.spec import ModelSpec
 log = logging.getLogger(__name__)
 
 
-def load_model(framework: str, model_path: str, arch: dict, info: dict, device: str, threads: int):
-    """Pin threads, pick the device, load the saved model; returns (model, device used, module)."""
-    module, used_device = prepare_framework(framework, threads, device)
-    spec = ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
-    return module.load_model(model_path, spec, used_device), used_device, module
-
-
-def evaluate(
-    *, framework, model_path, split_path, info_path, train_path, arch, device, threads, outputs
+def evaluate_runs(
+    *,
+    framework,
+    seeds,
+    model_paths,
+    train_paths,
+    split_path,
+    info_path,
+    arch,
+    device,
+    threads,
+    settings,
+    outputs,
 ):
-    """Test-set predictions and metrics; ``outputs`` has metrics, predictions, confusion paths."""
+    """Evaluate and benchmark every seed's model of one framework, in one process.
+
+    ``model_paths``, ``train_paths`` and each field of ``outputs`` (metrics, predictions,
+    confusion, inference, info) are lists in the order of ``seeds``. The framework is imported
+    and its threads pinned once for all of them: starting TensorFlow alone takes ~6 s, which
+    a job per seed and step paid again and again.
+    """
+    module, used_device = prepare_framework(framework, threads, device)
     info = io.read_json(info_path)
-    train = io.read_json(train_path)
-    classes = info["classes"]
+    spec = ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
     test = io.read_npz(split_path, ["x_test", "y_test"])
+    settings = bench.Settings.from_config(settings)
+    reports = []
+    for i, seed in enumerate(seeds):
+        train = io.read_json(train_paths[i])
+        run = SimpleNamespace(**{name: paths[i] for name, paths in vars(outputs).items()})
+        log.info("%s seed %d: evaluating on %s", framework, seed, used_device)
+        model = module.load_model(model_paths[i], spec, used_device)
+        reports.append(evaluate(model, framework, train, test, info, run))
+        benchmark(model, framework, module, used_device, test["x_test"], threads, settings, run)
+    return reports
+
+
+def evaluate(model, framework: str, train: dict, test: dict, info: dict, outputs) -> dict:
+    """Test-set predictions and metrics of ``model`` (``outputs``: metrics, predictions,
+    confusion paths). A diverged run (``train["status"]``) gets null metrics instead."""
+    classes = info["classes"]
     y_true = test["y_test"].astype(np.int64)
     if train["status"] == "ok":
-        model, used_device, _ = load_model(framework, model_path, arch, info, device, threads)
         y_pred, proba = metrics.predictions(model.predict_logits(test["x_test"]))
         report = metrics.classification(y_true, y_pred, proba, classes)
-        log.info("%s on %s: test accuracy %.4f", framework, used_device, report["accuracy"])
+        log.info("%s: test accuracy %.4f", framework, report["accuracy"])
     else:
         log.warning("training %s: no predictions, metrics are null", train["status"])
         y_pred, proba = metrics.no_predictions(len(y_true), len(classes))
@@ -53,15 +79,9 @@ def evaluate(
     return report
 
 
-def benchmark(
-    *, framework, model_path, split_path, info_path, arch, device, threads, settings, outputs
-):
+def benchmark(model, framework, module, used_device, x_test, threads, settings, outputs) -> dict:
     """Inference latency per API and batch size (``outputs.inference``), and the job's record
     (``outputs.info``: device, threads, settings, peak RSS, the framework's environment)."""
-    info = io.read_json(info_path)
-    settings = bench.Settings.from_config(settings)
-    model, used_device, module = load_model(framework, model_path, arch, info, device, threads)
-    x_test = io.read_npz(split_path, ["x_test"])["x_test"]
     apis = model.inference_apis()
     log.info(
         "%s on %s, %d threads: APIs %s, batch sizes %s",

@@ -14,6 +14,10 @@ import os
 # before `import keras`; TF's C++ start-up notices (oneDNN, CPU features) would drown rule logs.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TF's own (Eigen) CPU kernels rather than oneDNN's: a MNIST training step took ~2.2 ms against
+# ~2.6 ms with oneDNN on the 2-core AMD machine we measure on (docs/performance.md). Read when TF
+# starts; set TF_ENABLE_ONEDNN_OPTS=1 to compare on your CPU (the run records which was used).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -41,24 +45,35 @@ class TextbookAdam(keras.optimizers.Adam):
     changes a parameter's step by up to ~1e-3 relative to torch and NumPy, so the framework would
     no longer be the only variable. Only ``update_step`` differs; state and config are Adam's.
     ``amsgrad`` is not supported.
+
+    The update runs as TensorFlow's fused Adam kernel, one op per variable: Keras' update written
+    in ``keras.ops`` is a dozen graph ops per variable, and at MNIST sizes running them cost about
+    as much as the matrix products (docs/performance.md). The kernel computes
+    ``lr * sqrt(1 - beta2**t) / (1 - beta1**t) * m / (sqrt(v) + epsilon)``; given
+    ``epsilon = eps * sqrt(1 - beta2**t)`` that is exactly ``lr * m_hat / (sqrt(v_hat) + eps)``.
     """
 
     def update_step(self, gradient, variable, learning_rate):
         """One textbook Adam update of ``variable`` (called per variable by ``apply``)."""
         dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        gradient = ops.cast(gradient, dtype)
-        # Bias corrections formed in float64 and then cast, as torch forms them in Python.
+        # Powers formed in float64 and then cast, as torch forms them in Python.
         step = ops.cast(self.iterations + 1, "float64")
-        correction_1 = ops.cast(1 - ops.power(self.beta_1, step), dtype)
-        correction_2 = ops.cast(1 - ops.power(self.beta_2, step), dtype)
-        m = self._momentums[self._get_variable_index(variable)]
-        v = self._velocities[self._get_variable_index(variable)]
-
-        self.assign(m, self.beta_1 * m + (1 - self.beta_1) * gradient)
-        self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(gradient))
-        m_hat, v_hat = m / correction_1, v / correction_2
-        self.assign_sub(variable, lr * m_hat / (ops.sqrt(v_hat) + self.epsilon))
+        beta1_power = ops.power(ops.cast(self.beta_1, "float64"), step)
+        beta2_power = ops.power(ops.cast(self.beta_2, "float64"), step)
+        epsilon = self.epsilon * ops.sqrt(1 - beta2_power)
+        index = self._get_variable_index(variable)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle,
+            m=self._momentums[index].handle,
+            v=self._velocities[index].handle,
+            beta1_power=ops.cast(beta1_power, dtype),
+            beta2_power=ops.cast(beta2_power, dtype),
+            lr=ops.cast(learning_rate, dtype),
+            beta1=ops.cast(self.beta_1, dtype),
+            beta2=ops.cast(self.beta_2, dtype),
+            epsilon=ops.cast(epsilon, dtype),
+            grad=ops.cast(gradient, dtype),
+        )
 
 
 class HeavyBallSGD(keras.optimizers.SGD):
@@ -68,6 +83,8 @@ class HeavyBallSGD(keras.optimizers.SGD):
     For a constant rate both are the same sequence of parameters, but when the rate changes
     between steps (``lr_decay`` at an epoch boundary) Keras' velocity still carries the old rate
     and the two diverge; storing the rate-free buffer keeps every framework on torch's form.
+    TensorFlow's fused momentum kernel is exactly that form (one op per variable, as in
+    :class:`TextbookAdam`).
     """
 
     def update_step(self, gradient, variable, learning_rate):
@@ -75,12 +92,16 @@ class HeavyBallSGD(keras.optimizers.SGD):
         lr = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
         if self.momentum == 0:
-            self.assign_sub(variable, lr * gradient)
+            tf.raw_ops.ResourceApplyGradientDescent(var=variable.handle, alpha=lr, delta=gradient)
             return
-        buf = self.momentums[self._get_variable_index(variable)]
         # buf starts at zero, so the first step gives buf = g, as torch's first step does.
-        self.assign(buf, ops.cast(self.momentum, variable.dtype) * buf + gradient)
-        self.assign_sub(variable, lr * buf)
+        tf.raw_ops.ResourceApplyMomentum(
+            var=variable.handle,
+            accum=self.momentums[self._get_variable_index(variable)].handle,
+            lr=lr,
+            grad=gradient,
+            momentum=ops.cast(self.momentum, variable.dtype),
+        )
 
 
 def configure_threads(n: int) -> None:

@@ -355,40 +355,66 @@ def _diverged_mark(ax: plt.Axes, x: float) -> None:
     )
 
 
-def _median_bar(ax: plt.Axes, x: float, row: dict, stem: str, colour_: str) -> float:
+def _median_bar(
+    ax: plt.Axes, x: float, row: dict, stem: str, colour_: str, width: float = 0.6, **style
+) -> float:
     """A bar at the median ``{stem}_median`` with a whisker from Q1 to Q3; returns the median."""
     median = _value(row, f"{stem}_median")
     whisker = [[median - _value(row, f"{stem}_q1")], [_value(row, f"{stem}_q3") - median]]
-    ax.bar(x, median, 0.6, color=colour_, yerr=whisker, capsize=4)
+    ax.bar(x, median, width, color=colour_, yerr=whisker, capsize=4, **style)
     return median
 
 
-def training_performance(rows: list[dict], ceilings: dict[str, float | None], path: str) -> None:
+def _first_label(ax: plt.Axes, label: str) -> str | None:
+    """``label`` unless ``ax`` already has a legend entry of that name (one entry per kind)."""
+    return None if label in ax.get_legend_handles_labels()[1] else label
+
+
+def training_performance(
+    rows: list[dict],
+    ceilings: dict[str, float | None],
+    path: str,
+    idiomatic: dict[str, dict] | None = None,
+) -> None:
     """Training time and steady-state throughput per framework, median bars with IQR whiskers
-    (performance.csv rows), and each framework's roofline ceiling in samples/s (``ceilings``)."""
+    (performance.csv rows), and each framework's roofline ceiling in samples/s (``ceilings``).
+
+    ``idiomatic``: framework -> its idiomatic row of throughput.csv, drawn as a hatched bar
+    beside the tuned one in the throughput panel (training time is the tuned trainers' only).
+    """
+    idiomatic = idiomatic or {}
     fig, (ax_time, ax_rate) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     rate_span = []  # every throughput drawn, so the log axis shows bars and ceilings alike
     for i, row in enumerate(rows):
         fw = row["framework"]
+        # With an idiomatic bar, the tuned bar moves left to make room for it on the right.
+        shift, width = (0.2, 0.4) if fw in idiomatic else (0.0, 0.6)
+        if fw in idiomatic:
+            other = idiomatic[fw]
+            _median_bar(
+                ax_rate, i + shift, other, "samples_per_s", "none", width, edgecolor=colour(fw),
+                hatch="///", label=_first_label(ax_rate, "idiomatic variant (hatched)"),
+            )  # fmt: skip
+            rate_span += [_value(other, "samples_per_s_q1"), _value(other, "samples_per_s_q3")]
         if np.isnan(_value(row, "train_time_s_median")):
             _diverged_mark(ax_time, i)
-            _diverged_mark(ax_rate, i)
+            _diverged_mark(ax_rate, i - shift)
             continue
         _median_bar(ax_time, i, row, "train_time_s", colour(fw))
         first = _value(row, "first_epoch_s_median")
-        label = None if ax_time.get_legend_handles_labels()[1] else "of which the first epoch"
+        label = _first_label(ax_time, "of which the first epoch")
         ax_time.bar(i, first, 0.6, color="none", edgecolor="k", hatch="///", lw=0, label=label)
-        rate = _median_bar(ax_rate, i, row, "train_samples_per_s", colour(fw))
+        rate = _median_bar(ax_rate, i - shift, row, "train_samples_per_s", colour(fw), width)
         rate_span += [_value(row, "train_samples_per_s_q1"), _value(row, "train_samples_per_s_q3")]
         ceiling = ceilings.get(fw)
         if ceiling:
-            label = None if ax_rate.get_legend_handles_labels()[1] else "GEMM roofline ceiling"
+            label = _first_label(ax_rate, "GEMM roofline ceiling")
             ax_rate.hlines(ceiling, i - 0.4, i + 0.4, colors="k", linestyles="--", label=label)
             rate_span.append(ceiling)
             top = np.nanmax([rate, _value(row, "train_samples_per_s_q3")])  # above the whisker
             ax_rate.annotate(
                 f"{rate / ceiling:.1%} of ceiling",
-                (i, top),
+                (i - shift, top),
                 xytext=(0, 6),
                 textcoords="offset points",
                 ha="center",
@@ -465,7 +491,8 @@ def comparison(*, keys: list[dict], inputs, outputs) -> None:
 
     ``keys``: the runs (dataset, arch, framework, seed) in the order of the per-run input lists
     ``inputs.train``, ``history``, ``confusion``, ``metrics``; ``inputs`` also has the
-    architecture's ``performance`` and ``inference`` tables and the ``roofline``. ``outputs``
+    architecture's ``performance`` and ``inference`` tables, the ``roofline`` and
+    ``throughput`` (results/throughput.csv: the idiomatic variant's bars). ``outputs``
     has one path per figure.
     """
     runs = read_runs(
@@ -479,8 +506,12 @@ def comparison(*, keys: list[dict], inputs, outputs) -> None:
     time_to_accuracy(runs, outputs.time_to_accuracy)
     confusion_matrices(runs, outputs.confusion)
     per_class_f1(runs, outputs.per_class_f1)
-    ceilings = roofline_ceilings(
-        read_json(inputs.roofline), keys[0]["dataset"], keys[0]["arch"], runs
-    )
-    training_performance(read_csv(inputs.performance), ceilings, outputs.training)
+    dataset, arch = keys[0]["dataset"], keys[0]["arch"]
+    ceilings = roofline_ceilings(read_json(inputs.roofline), dataset, arch, runs)
+    idiomatic = {
+        row["framework"]: row
+        for row in read_csv(inputs.throughput)
+        if (row["dataset"], row["arch"], row["variant"]) == (dataset, arch, "idiomatic")
+    }
+    training_performance(read_csv(inputs.performance), ceilings, outputs.training, idiomatic)
     inference_latency(read_csv(inputs.inference), outputs.inference)

@@ -44,7 +44,8 @@ FIGURES = {
         "Training time and throughput",
         "Left: total training time (hatched: the first epoch, which includes warm-up). Right: "
         "steady-state samples/s (median over epochs after the first) against the roofline "
-        "ceiling, the rate the MLP's own matrix products allow on this machine.",
+        "ceiling, the rate the MLP's own matrix products allow on this machine; where it was "
+        "measured, the idiomatic variant's hatched bar stands beside each framework's.",
     ),
     "inference": (
         "Inference latency",
@@ -109,6 +110,12 @@ COLUMN_LABELS = {
     "peak_rss_mb": "peak memory in training (MiB)",
     "loc": "lines of code",
     "status": "status",
+    "variant": "variant",
+    "api": "API",
+    "samples_per_s_median": "samples/s, median",
+    "samples_per_s_q1": "samples/s, Q1",
+    "samples_per_s_q3": "samples/s, Q3",
+    "slowdown_vs_tuned": "slowdown vs tuned (tuned / this)",
 }
 GROUP_COLUMNS = ("dataset", "arch", "framework")
 
@@ -236,6 +243,11 @@ def fmt(value) -> str:
     return f"{number:.4g}"
 
 
+def percent(value) -> str:
+    """A fraction as a percentage with one decimal (0.1234 -> "12.3 %"); a blank cell is a dash."""
+    return "—" if not is_number(value) else f"{100 * float(value):.1f} %"
+
+
 def label(column: str) -> str:
     """A table column's heading: its summary label, else the name with spaces."""
     return COLUMN_LABELS.get(column, column.replace("_", " "))
@@ -291,7 +303,7 @@ def sideways(table: dict) -> dict:
 
 
 def summary_rows(table: dict) -> list[dict]:
-    """summary.csv rows as dicts (raw text)."""
+    """A table's rows (summary.csv, throughput.csv) as dicts (raw text)."""
     return [dict(zip(table["columns"], cells, strict=True)) for cells in table["rows"]]
 
 
@@ -323,6 +335,22 @@ def references(summary: list[dict]) -> dict:
             for m, p, e, s in LECUN_MLPS
         ],
         "this_run_mnist": [row for row in this_run if row["dataset"] == "mnist"],
+    }
+
+
+def throughput_section(table: dict) -> dict:
+    """throughput.csv grouped per dataset x architecture (rows as dicts of raw text), and
+    whether the idiomatic variant was measured at all (``bench.idiomatic_epochs`` > 0)."""
+    rows = summary_rows(table)
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        grouped.setdefault((row["dataset"], row["arch"]), []).append(row)
+    return {
+        "groups": [
+            {"dataset": dataset, "arch": arch, "rows": group}
+            for (dataset, arch), group in grouped.items()
+        ],
+        "idiomatic": any(row["variant"] == "idiomatic" for row in rows),
     }
 
 
@@ -470,6 +498,7 @@ def load_context(
         "summary": summary_groups(summary),
         "references": references(rows),
         "datasets": [dataset_section(results, d, archs) for d in config["datasets"]],
+        "throughput": throughput_section(results.csv("throughput.csv")),
         "roofline": {
             "method": roofline.get("method", ""),
             "threads": roofline.get("threads", ""),
@@ -495,6 +524,7 @@ def environment_for(template_dir: str | Path) -> jinja2.Environment:
     )
     env.filters["num"] = fmt
     env.filters["label"] = label
+    env.filters["percent"] = percent
     env.tests["number"] = is_number
     return env
 

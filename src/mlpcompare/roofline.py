@@ -1,19 +1,23 @@
 """The ceiling on training throughput: the MLP's own matrix products, timed alone with NumPy's BLAS.
 
-A training step of the MLP is, besides cheap elementwise work, three matrix products per layer at
-the training batch size B (layer of ``a`` inputs and ``b`` outputs):
+A training step of the MLP is, besides elementwise work, three matrix products per layer at the
+training batch size B (layer of ``a`` inputs and ``b`` outputs):
 
 * forward        ``x @ W``    (B, a) @ (a, b)
 * weight grad    ``x.T @ dz`` (a, B) @ (B, b)
-* input grad     ``dz @ W.T`` (B, b) @ (b, a)   -- not for the first layer: no trainer needs the
-  gradient of the input data (NumPy skips it; torch's and TensorFlow's autodiff skip gradients
-  nobody asked for)
+* input grad     ``dz @ W.T`` (B, b) @ (b, a)
 
-Timed back to back with warm caches and preallocated outputs, each at its fastest call with at
-most the job's threads, their summed time per batch is a lower bound on a training step, so
-``B / seconds`` bounds training samples/s from above. That bound counts the products actually
-needed; ``spec.training_flops_per_sample`` (6 x weights) also counts the first layer's input
-grad and is recorded beside it for reference.
+2·B·a·b FLOPs each: 6 x weights per sample in all, the usual count of a training step's work
+(``spec.training_flops_per_sample``). As DESIGN.md defines it, the ceiling is the GEMM rate
+measured on exactly these shapes (their summed FLOPs over their summed times) divided by that
+count: the samples/s a trainer would reach if it spent all its time in matrix products at the
+speed BLAS gets on them, the "model FLOPs utilisation" convention of large-scale training.
+
+Each product is timed with warm caches and a preallocated output; its time is the MEDIAN call
+(at the thread count, 1 or the job's, that gives the lower median), like the median epoch that
+steady-state training throughput is. The fastest call is recorded beside it, and so is the
+ceiling the products each trainer actually runs would give (no trainer computes the first
+layer's input gradient, ~1/3 of that layer's work); docs/performance.md compares all three.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import threadpoolctl
 
 from mlpcompare import envinfo
 from mlpcompare.bench import Settings, measure
-from mlpcompare.spec import ModelSpec, training_flops_per_sample
+from mlpcompare.spec import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +60,13 @@ def training_gemms(spec: ModelSpec, batch_size: int) -> list[Gemm]:
     for i, (a, b) in enumerate(pairwise(spec.layer_sizes)):
         gemms.append(Gemm(i, "forward", batch_size, a, b))
         gemms.append(Gemm(i, "weight_grad", a, batch_size, b))
-        if i > 0:
-            gemms.append(Gemm(i, "input_grad", batch_size, b, a))
+        gemms.append(Gemm(i, "input_grad", batch_size, b, a))
     return gemms
+
+
+def is_run_by_trainers(gemm: Gemm) -> bool:
+    """False for the first layer's input gradient: nothing upstream of the data needs it."""
+    return not (gemm.layer == 0 and gemm.kind == "input_grad")
 
 
 def operands(gemm: Gemm, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -80,15 +88,12 @@ def operands(gemm: Gemm, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
 
 def time_gemms(
     gemms: list[Gemm], settings: Settings, thread_counts: list[int], seed: int = 0
-) -> list[tuple[float, int]]:
-    """Fastest seconds of each product and the BLAS thread count that gave it.
+) -> list[dict]:
+    """Median and fastest seconds of each product, with the BLAS thread count that gave them.
 
     Products write into preallocated outputs (allocation is not GEMM work). Each thread count
     up to the job's is tried: a small product can be faster on one thread than on two, and a
-    trainer is free to run it so. The fastest call, not the median, is kept: a ceiling is what
-    the hardware and BLAS can do, and a slower call was slowed by something else (a thread
-    descheduled by another process stalls a product for a scheduler slice, milliseconds
-    against microseconds).
+    trainer's BLAS is free to run it so. The thread count with the lower median is kept.
     """
     rng = np.random.default_rng(seed)
     calls = {}
@@ -96,42 +101,42 @@ def time_gemms(
         lhs, rhs = operands(gemm, rng)
         out = np.empty((gemm.m, gemm.n), dtype=np.float32)
         calls[index] = partial(np.matmul, lhs, rhs, out=out)
-    best = [(math.inf, 0)] * len(gemms)
+    best = [{"seconds": math.inf}] * len(gemms)
     for threads in thread_counts:
         with threadpoolctl.threadpool_limits(limits=threads):
             pooled = measure(calls, settings)
         for index, seconds in pooled.items():
-            best[index] = min(best[index], (float(np.min(seconds)), threads))
+            median = float(np.median(seconds))
+            if median < best[index]["seconds"]:
+                fastest = float(np.min(seconds))
+                best[index] = {"seconds": median, "fastest_seconds": fastest, "threads": threads}
     return best
 
 
-def ceiling(
-    spec: ModelSpec, batch_size: int, gemms: list[Gemm], timed: list[tuple[float, int]]
-) -> dict:
+def ceiling(spec: ModelSpec, batch_size: int, gemms: list[Gemm], timed: list[dict]) -> dict:
     """Roofline entry from timed products: GEMM FLOP/s and the training samples/s it allows.
 
-    ``timed`` holds (seconds, threads) per product, as :func:`time_gemms` returns.
+    ``timed`` holds, per product, what :func:`time_gemms` returns.
     """
     flops = sum(g.flops for g in gemms)
-    per_batch = sum(seconds for seconds, _ in timed)
+    per_batch = sum(t["seconds"] for t in timed)
+    fastest = sum(t["fastest_seconds"] for t in timed)
+    run = [t["seconds"] for g, t in zip(gemms, timed, strict=True) if is_run_by_trainers(g)]
     return {
         "layer_sizes": spec.layer_sizes,
         "batch_size": batch_size,
         "gemms": [
-            {
-                **g.__dict__,
-                "flops": g.flops,
-                "seconds": seconds,
-                "threads": threads,
-                "gflops_per_s": g.flops / seconds / 1e9,
-            }
-            for g, (seconds, threads) in zip(gemms, timed, strict=True)
+            {**g.__dict__, "flops": g.flops, **t, "gflops_per_s": g.flops / t["seconds"] / 1e9}
+            for g, t in zip(gemms, timed, strict=True)
         ],
         "flops_per_sample": flops / batch_size,
-        "spec_training_flops_per_sample": training_flops_per_sample(spec),
         "gemm_seconds_per_batch": per_batch,
         "gflops_per_s": flops / per_batch / 1e9,
         "ceiling_samples_per_s": batch_size / per_batch,
+        # For comparison (docs/performance.md): at each product's fastest call, and counting only
+        # the products the trainers run.
+        "ceiling_samples_per_s_fastest_calls": batch_size / fastest,
+        "ceiling_samples_per_s_products_run": batch_size / sum(run),
     }
 
 
@@ -177,7 +182,10 @@ def machine_roofline(
     if envinfo.contention(load, threads):
         log.warning("load average %.1f: other processes shared the cores, ceiling too low", load)
     return {
-        "method": "fastest call of each GEMM of one training step, NumPy's BLAS (mlpcompare.roofline)",
+        "method": (
+            "median call of each GEMM of one training step (6 x weights FLOPs per sample), "
+            "NumPy's BLAS (mlpcompare.roofline)"
+        ),
         "threads": threads,
         "cpu": envinfo.cpu_model(),
         "numpy_version": np.__version__,

@@ -34,7 +34,7 @@ training: {epochs: 5}
 bench: {batch_sizes: [32], full_test_set: false, warmup_calls: 5, min_repeats: 5,
         min_seconds: 0.05, rounds: 1}'
 GPU_RULE='_torch$'                     # the rules gpu_jobs: [torch] tags
-FRAMEWORK_RULE='^(train|evaluate|bench)_' # threads: 1 -> --cpus-per-task=1
+FRAMEWORK_RULE='^(train|evaluate|idiomatic)_'       # threads: 1 -> --cpus-per-task=1
 
 copy_repo() { # DEST: the working tree as git sees it (tracked and untracked, not ignored)
   rm -rf "$1" && mkdir -p "$1"

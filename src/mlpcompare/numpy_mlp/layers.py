@@ -8,6 +8,11 @@ Every layer follows one small interface (numpy-ml / micrograd style):
 
 Shapes: ``n`` is the batch size. Layers compute in the dtype of their inputs and parameters, so the
 same code runs in float32 for training and in float64 for the finite-difference gradient check.
+
+In training mode a layer writes its output into an array it keeps from one batch to the next
+(:meth:`Layer.buffer`), and backward passes update the incoming gradient in place where nothing
+else needs it: allocating fresh activations every step costs page faults, not arithmetic.
+Inference allocates, so the arrays it returns belong to the caller.
 """
 
 from __future__ import annotations
@@ -21,6 +26,16 @@ class Layer:
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self._buffers: dict[tuple, np.ndarray] = {}
+
+    def buffer(self, key: str, shape: tuple[int, ...], dtype, training: bool) -> np.ndarray:
+        """An uninitialised array for an output: kept and reused when ``training``, else new."""
+        if not training:
+            return np.empty(shape, dtype)
+        array = self._buffers.get((key, shape, dtype))
+        if array is None:
+            array = self._buffers[(key, shape, dtype)] = np.empty(shape, dtype)
+        return array
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError
@@ -33,14 +48,24 @@ class Linear(Layer):
     """Fully connected layer ``Z = X @ W + b``.
 
     W : ndarray of shape (n_in, n_out); b : ndarray of shape (n_out,).
+    dW, db : where backward writes the gradients (new zero arrays if not given).
     The arrays are used as given (not copied): the optimizer updates them in place.
     """
 
-    def __init__(self, W: np.ndarray, b: np.ndarray):
+    def __init__(
+        self,
+        W: np.ndarray,
+        b: np.ndarray,
+        dW: np.ndarray | None = None,
+        db: np.ndarray | None = None,
+    ):
         super().__init__()
         self.params = {"W": W, "b": b}
         # Preallocated once; backward writes into them, the optimizer reads them.
-        self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        self.grads = {
+            "W": np.zeros_like(W) if dW is None else dW,
+            "b": np.zeros_like(b) if db is None else db,
+        }
         # The network's input needs no gradient: the model switches this off for its first layer,
         # which saves one matrix product per step (torch and TF skip it too).
         self.input_grad = True
@@ -49,7 +74,9 @@ class Linear(Layer):
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """(n, n_in) -> (n, n_out)."""
         self.X = x
-        z = x @ self.params["W"]
+        W = self.params["W"]
+        z = self.buffer("out", (len(x), W.shape[1]), x.dtype, training)
+        np.matmul(x, W, out=z)
         z += self.params["b"]  # in place: no second (n, n_out) array
         return z
 
@@ -62,18 +89,22 @@ class Linear(Layer):
         grad.sum(axis=0, out=self.grads["b"])
         if not self.input_grad:
             return None
-        return grad @ self.params["W"].T
+        W = self.params["W"]
+        dx = self.buffer("dx", (len(grad), W.shape[0]), grad.dtype, training=True)
+        return np.matmul(grad, W.T, out=dx)
 
 
 class ReLU(Layer):
     """``max(x, 0)``; its derivative is 1 where the output is positive, else 0."""
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        self.out = np.maximum(x, 0)  # cache: output, (n, d)
+        out = self.buffer("out", x.shape, x.dtype, training)
+        self.out = np.maximum(x, 0, out=out)  # cache: output, (n, d)
         return self.out
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad * (self.out > 0)
+        grad *= self.out > 0  # in place: the caller's gradient array is not needed any more
+        return grad
 
 
 class Tanh(Layer):
@@ -104,12 +135,17 @@ class Dropout(Layer):
     by ``1 / (1 - p)``, so inference needs no rescaling and is the identity.
 
     rng : the generator that draws the masks (needed only in training mode).
+
+    A unit is dropped when a uniform 32-bit integer falls below ``round(p * 2**32)``: the same
+    test as ``uniform(0, 1) < p`` to within 2**-32, from raw generator output, which is about 4x
+    cheaper than drawing floats (masks were ~10 % of a MNIST training step).
     """
 
     def __init__(self, p: float, rng: np.random.Generator | None):
         super().__init__()
         self.p = p
         self.rng = rng
+        self.threshold = np.uint32(min(round(p * 2**32), 2**32 - 1))
         self.mask: np.ndarray | None = None  # cache: 0 or 1/(1-p) per unit, (n, d); None = identity
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
@@ -118,9 +154,15 @@ class Dropout(Layer):
             return x
         if self.rng is None:
             raise RuntimeError("Dropout needs a np.random.Generator to run in training mode")
-        keep = self.rng.random(x.shape, dtype=x.dtype) >= self.p
-        self.mask = keep.astype(x.dtype) * (1 / (1 - self.p))
-        return x * self.mask
+        # Two 32-bit draws per 64-bit word of the generator.
+        bits = self.rng.bit_generator.random_raw((x.size + 1) // 2).view(np.uint32)[: x.size]
+        keep = (bits >= self.threshold).reshape(x.shape)
+        self.mask = self.buffer("mask", x.shape, x.dtype, training)
+        np.multiply(keep, x.dtype.type(1 / (1 - self.p)), out=self.mask)
+        out = self.buffer("out", x.shape, x.dtype, training)
+        return np.multiply(x, self.mask, out=out)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return grad if self.mask is None else grad * self.mask
+        if self.mask is not None:
+            grad *= self.mask  # in place, as in ReLU.backward
+        return grad

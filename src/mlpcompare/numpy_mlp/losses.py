@@ -23,12 +23,15 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     """
     n = len(y)
     rows = np.arange(n)
-    log_probs = log_softmax(logits)
-    loss = -log_probs[rows, y].mean()
-    dlogits = np.exp(log_probs)
-    dlogits[rows, y] -= 1
-    dlogits /= n
-    return float(loss), dlogits
+    # Log-sum-exp, as in log_softmax, written out so that exp(shifted) is computed once and
+    # becomes the softmax in place (this runs every training step).
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(shifted)
+    sums = probs.sum(axis=1, keepdims=True)
+    loss = float(np.log(sums).sum() - shifted[rows, y].sum()) / n
+    probs *= 1 / (n * sums)  # softmax / n
+    probs[rows, y] -= 1 / n
+    return loss, probs
 
 
 def l2_penalty(params: dict[str, np.ndarray], weight_decay: float) -> float:

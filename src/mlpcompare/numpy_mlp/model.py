@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 import numpy as np
@@ -39,7 +40,10 @@ class MLP:
     rng : draws the dropout masks; needed only to train with dropout.
 
     ``self.params`` / ``self.grads`` map the canonical names to the layers' own arrays, so an
-    optimizer given ``self.params`` updates the layers in place.
+    optimizer given ``self.params`` updates the layers in place. Those arrays are views into two
+    flat buffers, all weight matrices and then all biases, exposed as ``flat_params`` and
+    ``flat_grads`` (``{"W": ..., "b": ...}``): an optimizer given those does each elementwise pass
+    of its update once over every weight rather than once per layer.
     """
 
     def __init__(
@@ -47,8 +51,28 @@ class MLP:
     ):
         check_params(spec, params)
         self.spec = spec
+        dtype = np.result_type(*params.values())
+        shapes = param_shapes(spec)
+        weights = {name: shape for name, shape in shapes.items() if name.startswith("W")}
+        biases = {name: shape for name, shape in shapes.items() if name.startswith("b")}
+        self.flat_params = {"W": _flat(weights, dtype), "b": _flat(biases, dtype)}
+        self.flat_grads = {"W": _flat(weights, dtype), "b": _flat(biases, dtype)}
+        self.params = {
+            **_views(self.flat_params["W"], weights),
+            **_views(self.flat_params["b"], biases),
+        }
+        self.grads = {
+            **_views(self.flat_grads["W"], weights),
+            **_views(self.flat_grads["b"], biases),
+        }
+        self.set_params(params)
         linears = [
-            Linear(np.array(params[f"W{i}"]), np.array(params[f"b{i}"]))
+            Linear(
+                self.params[f"W{i}"],
+                self.params[f"b{i}"],
+                self.grads[f"W{i}"],
+                self.grads[f"b{i}"],
+            )
             for i in range(spec.n_layers)
         ]
         linears[0].input_grad = False  # nothing upstream of the input to pass a gradient to
@@ -59,12 +83,6 @@ class MLP:
                 self.layers.append(ACTIVATIONS[spec.activation]())
                 if spec.dropout > 0:
                     self.layers.append(Dropout(spec.dropout, rng))
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
-        for i, linear in enumerate(linears):
-            for key in ("W", "b"):
-                self.params[f"{key}{i}"] = linear.params[key]
-                self.grads[f"{key}{i}"] = linear.grads[key]
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """Inputs (n, n_in) -> logits (n, n_out). Dropout is active only when ``training``."""
@@ -87,3 +105,18 @@ class MLP:
         check_params(self.spec, params)
         for name, p in self.params.items():
             np.copyto(p, params[name])
+
+
+def _flat(shapes: dict[str, tuple[int, ...]], dtype) -> np.ndarray:
+    """A zeroed 1-D array with room for arrays of ``shapes``, one after the other."""
+    return np.zeros(sum(math.prod(shape) for shape in shapes.values()), dtype)
+
+
+def _views(flat: np.ndarray, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Consecutive views of ``flat`` with ``shapes``, by name (writing to one writes ``flat``)."""
+    views, start = {}, 0
+    for name, shape in shapes.items():
+        size = math.prod(shape)
+        views[name] = flat[start : start + size].reshape(shape)
+        start += size
+    return views

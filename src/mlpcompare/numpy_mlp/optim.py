@@ -6,12 +6,20 @@ update is computed in a scratch array through ``out=`` arguments, because alloca
 (n_in, n_out) temporaries every step (page faults on every allocation) cost several times more
 than the arithmetic itself when measured at MNIST sizes.
 
+Where the time goes: an update is a dozen elementwise passes over every parameter, each limited
+by memory bandwidth rather than arithmetic (docs/performance.md). So the model hands the optimizer
+all its weights as ONE flat array (see ``MLP.flat_params``): a dozen NumPy calls per step instead
+of a dozen per layer. (Splitting the passes over two threads was measured too: slower, as both
+threads wait on the same memory.)
+
 Weight decay is the coupled L2 form shared by all three frameworks: the gradient of
 ``weight_decay / 2 * sum(W**2)`` is added to the gradient, ``g + weight_decay * W``, for the weight
-matrices only (canonical names ``W{i}``), never the biases ``b{i}``.
+matrices only (names starting with ``W``), never the biases (``b``).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -27,7 +35,7 @@ class Optimizer:
         self.tmp = {name: np.empty_like(p) for name, p in params.items()}
 
     def full_grad(self, name: str, grads: dict[str, np.ndarray]) -> np.ndarray:
-        """dLoss/dparam including the penalty: ``g + weight_decay * W`` for a weight matrix.
+        """dLoss/dparam including the penalty: ``g + weight_decay * W`` for a weight array.
 
         The decay term is added to ``grads[name]`` in place: that buffer is rewritten by the next
         backward pass anyway.
@@ -44,7 +52,12 @@ class SGD(Optimizer):
     Without momentum this is plain ``p -= lr * g``.
     """
 
-    def __init__(self, params: dict[str, np.ndarray], momentum: float, weight_decay: float):
+    def __init__(
+        self,
+        params: dict[str, np.ndarray],
+        momentum: float,
+        weight_decay: float,
+    ):
         super().__init__(params, weight_decay)
         self.momentum = momentum
         # Zero-initialised, so the first step gives buf = g exactly, as torch's does.
@@ -69,6 +82,16 @@ class Adam(Optimizer):
         p -= lr * m_hat / (sqrt(v_hat) + eps)
 
     ``eps`` is added to ``sqrt(v_hat)``, the bias-corrected root (not to ``sqrt(v)``).
+
+    Computed with two passes fewer, the same numbers to rounding: the arrays hold
+    ``M = m / (1 - beta1)`` and ``V = v / (1 - beta2)``, which update as ``M = beta1 * M + g``
+    and ``V = beta2 * V + g**2``, and every constant factor moves into two scalars::
+
+        p -= step * M / (sqrt(V) + eps_V)    step  = lr * (1 - beta1) / c1 * sqrt(c2 / (1 - beta2))
+                                             eps_V = eps * sqrt(c2 / (1 - beta2))
+
+    with ``c1 = 1 - beta1**t`` and ``c2 = 1 - beta2**t`` (multiply the fraction's top and bottom
+    by ``sqrt(c2 / (1 - beta2))`` to get back the textbook line). :meth:`moments` returns m and v.
     """
 
     def __init__(
@@ -81,34 +104,38 @@ class Adam(Optimizer):
     ):
         super().__init__(params, weight_decay)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self.m = {name: np.zeros_like(p) for name, p in params.items()}  # first moment
-        self.v = {name: np.zeros_like(p) for name, p in params.items()}  # second moment
+        self.M = {name: np.zeros_like(p) for name, p in params.items()}  # m / (1 - beta1)
+        self.V = {name: np.zeros_like(p) for name, p in params.items()}  # v / (1 - beta2)
         self.t = 0  # steps taken, for the bias correction
 
     def step(self, grads: dict[str, np.ndarray], lr: float) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        correction1 = 1 - b1**self.t
-        correction2 = 1 - b2**self.t
+        scale = math.sqrt((1 - b2**self.t) / (1 - b2))
+        step = lr * (1 - b1) / (1 - b1**self.t) * scale
+        eps = self.eps * scale
         for name, p in self.params.items():
             g = self.full_grad(name, grads)
-            m, v, tmp = self.m[name], self.v[name], self.tmp[name]
-            # m = b1 * m + (1 - b1) * g
-            m *= b1
-            m += np.multiply(g, 1 - b1, out=tmp)
-            # v = b2 * v + (1 - b2) * g**2
-            v *= b2
-            v += np.multiply(np.square(g, out=tmp), 1 - b2, out=tmp)
-            # tmp = sqrt(v_hat) + eps
-            np.sqrt(np.divide(v, correction2, out=tmp), out=tmp)
-            tmp += self.eps
-            # p -= lr * m_hat / tmp, with m_hat = m / correction1 folded into the step size
-            np.divide(m, tmp, out=tmp)
-            p -= np.multiply(tmp, lr / correction1, out=tmp)
+            M, V, tmp = self.M[name], self.V[name], self.tmp[name]
+            M *= b1
+            M += g
+            V *= b2
+            V += np.square(g, out=tmp)
+            # p -= step * M / (sqrt(V) + eps)
+            np.sqrt(V, out=tmp)
+            tmp += eps
+            np.divide(M, tmp, out=tmp)
+            p -= np.multiply(tmp, step, out=tmp)
+
+    def moments(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The textbook first and second moments m and v (copies)."""
+        m = {name: M * (1 - self.beta1) for name, M in self.M.items()}
+        v = {name: V * (1 - self.beta2) for name, V in self.V.items()}
+        return m, v
 
 
 def make_optimizer(train_spec: TrainSpec, params: dict[str, np.ndarray]) -> SGD | Adam:
-    """The optimizer ``train_spec`` names, bound to ``params`` (canonical names)."""
+    """The optimizer ``train_spec`` names, bound to ``params``."""
     if train_spec.optimizer == "sgd":
         return SGD(params, momentum=train_spec.momentum, weight_decay=train_spec.weight_decay)
     return Adam(

@@ -39,10 +39,12 @@ class Trainer:
         self.train_spec = train_spec
         weights32 = {name: np.asarray(w, dtype=np.float32) for name, w in weights.items()}
         self.model = MLP(model_spec, weights32, rng=np.random.default_rng(seed))
-        self.optimizer = make_optimizer(train_spec, self.model.params)
-        # Converted once; each batch is then one fancy-index of these arrays.
+        self.optimizer = make_optimizer(train_spec, self.model.flat_params)
+        # Converted once; each batch is then gathered from these arrays into reused buffers.
         self.x_train = np.ascontiguousarray(x_train, dtype=np.float32)
         self.y_train = np.asarray(y_train, dtype=np.int64)
+        self._xb = np.empty((train_spec.batch_size, self.x_train.shape[1]), np.float32)
+        self._yb = np.empty(train_spec.batch_size, np.int64)
 
     def step(self, xb: np.ndarray, yb: np.ndarray, lr: float) -> float:
         """One optimizer step on one batch; returns its loss (CE + L2) before the step."""
@@ -53,7 +55,10 @@ class Trainer:
         """All batches of ``order``; sample-weighted mean loss (CE + L2) and accuracy."""
         loss_sum, n_correct = 0.0, 0
         for idx in batches(order, self.train_spec.batch_size):
-            loss, correct = self._train_batch(self.x_train[idx], self.y_train[idx], lr)
+            # mode="clip": with the default "raise", take copies through a temporary array.
+            xb = np.take(self.x_train, idx, axis=0, out=self._xb[: len(idx)], mode="clip")
+            yb = np.take(self.y_train, idx, out=self._yb[: len(idx)], mode="clip")
+            loss, correct = self._train_batch(xb, yb, lr)
             loss_sum += loss * len(idx)
             n_correct += correct
         return loss_sum / len(order), n_correct / len(order)
@@ -66,7 +71,7 @@ class Trainer:
         loss += l2_penalty(self.model.params, self.train_spec.weight_decay)
         n_correct = int(np.count_nonzero(logits.argmax(axis=1) == yb))
         self.model.backward(dlogits)
-        self.optimizer.step(self.model.grads, lr)
+        self.optimizer.step(self.model.flat_grads, lr)
         return loss, n_correct
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -1,16 +1,17 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import evaluation, logs
+from mlpcompare import idiomatic, logs
 
 logs.to_file(snakemake.log[0])
 logs.run(
-    evaluation.benchmark,
+    idiomatic.measure,
     framework=snakemake.params.framework,
-    model_path=snakemake.input.model,
     split_path=snakemake.input.split,
-    info_path=snakemake.input.info,
+    init_paths=list(snakemake.input.init),
+    seeds=snakemake.params.seeds,
     arch=snakemake.params.arch,
+    training=snakemake.params.training,
     device=snakemake.params.device,
     threads=snakemake.threads,
-    settings=snakemake.params.bench,
-    outputs=snakemake.output,
+    epochs=snakemake.params.epochs,
+    output=snakemake.output[0],
 )

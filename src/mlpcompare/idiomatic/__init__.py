@@ -1,0 +1,112 @@
+"""The idiomatic variant: each framework's convenient training path, timed for throughput only.
+
+The tuned trainers (:mod:`mlpcompare.numpy_mlp`, :mod:`mlpcompare.torch_mlp`,
+:mod:`mlpcompare.keras_mlp`) feed every framework the same mini-batches from arrays already in
+memory; they are the reference for accuracy. The idiomatic variant trains the same network from
+the same initial weights with the same hyper-parameters (learning rate and decay, Adam's betas
+and epsilon, weight decay, batch size, dropout) but lets the convenient API decide batching and
+shuffling, as a user following the framework's documentation would:
+
+* :mod:`.numpy_loop`: a plain NumPy loop whose expressions allocate (what a notebook writes);
+* :mod:`.torch_loop`: ``TensorDataset`` + ``DataLoader(shuffle=True)`` + the textbook loop;
+* :mod:`.keras_fit`: ``model.compile`` + ``model.fit(shuffle=True)``.
+
+Each exposes ``train_epochs(model_spec, train_spec, weights, x_train, y_train, *, seed, device,
+epochs)`` returning per-epoch ``epoch``, ``epoch_seconds`` and ``train_loss``, and ``API``, the
+path in a few words. :func:`measure` runs one framework over every seed and writes
+``idiomatic.json``; it imports only that framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import platform
+import sys
+
+from mlpcompare import io
+from mlpcompare.logs import UserError
+from mlpcompare.runs import peak_rss_mb, prepare_framework
+from mlpcompare.spec import ModelSpec, TrainSpec
+from mlpcompare.training import steady_throughput
+
+log = logging.getLogger(__name__)
+
+MODULES = {"numpy": "numpy_loop", "torch": "torch_loop", "keras": "keras_fit"}
+
+
+def module(framework: str):
+    """The idiomatic module of ``framework`` (imports that framework)."""
+    return importlib.import_module(f"{__name__}.{MODULES[framework]}")
+
+
+def seed_record(seed: int, history: list[dict], n_train: int) -> dict:
+    """One seed's entry of idiomatic.json from its per-epoch history."""
+    return {
+        "seed": seed,
+        "epoch_seconds": [h["epoch_seconds"] for h in history],
+        "first_epoch_seconds": history[0]["epoch_seconds"] if history else None,
+        "steady_samples_per_s": steady_throughput(history, n_train),
+        "train_loss": [h["train_loss"] for h in history],
+    }
+
+
+def measure(
+    *, framework, split_path, init_paths, seeds, arch, training, device, threads, epochs, output
+) -> dict:
+    """Train ``framework``'s idiomatic path ``epochs`` epochs per seed; write ``output`` (JSON).
+
+    ``init_paths`` are the init files of ``seeds``, in the same order. Threads and device are
+    set by :func:`mlpcompare.runs.prepare_framework`, exactly as for the tuned trainers. Steady
+    samples/s is the training set size over the median epoch time after the first epoch
+    (:func:`mlpcompare.training.steady_throughput`), as for the tuned trainers.
+    """
+    if epochs < 1:
+        raise UserError(f"bench.idiomatic_epochs is {epochs}: the idiomatic variant is off")
+    tuned, used_device = prepare_framework(framework, threads, device)
+    path = module(framework)
+    data = io.read_npz(split_path, ["x_train", "y_train"])
+    n_train, n_in = data["x_train"].shape
+    train_spec = TrainSpec.from_config(training)
+    if train_spec.batch_size > n_train:
+        raise UserError(
+            f"training.batch_size {train_spec.batch_size} is larger than the training set "
+            f"({n_train} samples)"
+        )
+    records, model_spec = [], None
+    for seed, init_path in zip(seeds, init_paths, strict=True):
+        weights = io.read_npz(init_path)
+        n_out = weights[f"b{len(weights) // 2 - 1}"].shape[0]
+        model_spec = ModelSpec.from_config(arch, n_in, n_out)
+        log.info(
+            "%s idiomatic (%s), seed %d: %s on %s, %d threads, %d epochs",
+            framework, path.API, seed, model_spec.layer_sizes, used_device, threads, epochs,
+        )  # fmt: skip
+        history = path.train_epochs(
+            model_spec, train_spec, weights, data["x_train"], data["y_train"],
+            seed=seed, device=used_device, epochs=epochs,
+        )  # fmt: skip
+        record = seed_record(seed, history, n_train)
+        if not all(math.isfinite(loss) for loss in record["train_loss"]):
+            log.warning("seed %d: training loss not finite (%s)", seed, record["train_loss"])
+        log.info("seed %d: %.0f samples/s (steady)", seed, record["steady_samples_per_s"])
+        records.append(record)
+    result = {
+        "framework": framework,
+        "variant": "idiomatic",
+        "api": path.API,
+        "epochs": epochs,
+        "n_train": n_train,
+        "layer_sizes": model_spec.layer_sizes if model_spec else None,
+        "training": training,
+        "device": used_device,
+        "threads": threads,
+        "seeds": records,
+        "peak_rss_mb": peak_rss_mb(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "environment": tuned.environment(),
+    }
+    io.write_json(result, output)
+    return result
