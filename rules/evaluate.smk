@@ -41,6 +41,5 @@ for framework in FRAMEWORKS:
             device=config["device"],
             seeds=SEEDS,
             bench=TIMING_SETTINGS,
-            outputs=list(EVALUATION_FILES),
         script:
             "../scripts/evaluate.py"

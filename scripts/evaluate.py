@@ -16,7 +16,5 @@ logs.run(
     device=snakemake.params.device,
     threads=snakemake.threads,
     settings=snakemake.params.bench,
-    outputs=SimpleNamespace(
-        **{name: list(snakemake.output[name]) for name in snakemake.params.outputs}
-    ),
+    outputs=SimpleNamespace(**{name: list(paths) for name, paths in snakemake.output.items()}),
 )

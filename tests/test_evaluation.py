@@ -45,28 +45,37 @@ def run_dir(tmp_path):
     return tmp_path
 
 
-def evaluate(run_dir, settings=QUICK):
-    """Both steps for one seed, through the function the evaluate rule runs."""
-    outputs = SimpleNamespace(
-        metrics=[run_dir / "metrics.json"],
-        predictions=[run_dir / "predictions.npz"],
-        confusion=[run_dir / "confusion.csv"],
-        inference=[run_dir / "inference.csv"],
-        info=[run_dir / "inference.json"],
-    )
+FILES = {
+    "metrics": "metrics.json",
+    "predictions": "predictions.npz",
+    "confusion": "confusion.csv",
+    "inference": "inference.csv",
+    "info": "inference.json",
+}
+
+
+def evaluate_dirs(dirs, seeds, device="auto"):
+    """Both steps for a run folder per seed, through the function the evaluate rule runs."""
+    outputs = SimpleNamespace(**{name: [d / file for d in dirs] for name, file in FILES.items()})
     evaluation.evaluate_runs(
         framework="numpy",
-        seeds=[0],
-        model_paths=[str(run_dir / "model.npz")],
-        train_paths=[str(run_dir / "train.json")],
-        split_path=str(run_dir / "split.npz"),
-        info_path=str(run_dir / "split.json"),
+        seeds=seeds,
+        model_paths=[str(d / "model.npz") for d in dirs],
+        train_paths=[str(d / "train.json") for d in dirs],
+        split_path=str(dirs[0] / "split.npz"),
+        info_path=str(dirs[0] / "split.json"),
         arch=ARCH,
-        device="auto",
+        device=device,
         threads=1,
-        settings=settings,
+        settings=QUICK,
         outputs=outputs,
     )
+    return outputs
+
+
+def evaluate(run_dir):
+    """One seed's outputs, by name."""
+    outputs = evaluate_dirs([run_dir], [0])
     return SimpleNamespace(**{name: paths[0] for name, paths in vars(outputs).items()})
 
 
@@ -120,21 +129,7 @@ def test_every_seed_gets_its_own_files(tmp_path, run_dir):
     np.savez(other / "model.npz", **params)
     io.write_json({"status": "ok", "seed": 1}, other / "train.json")
     dirs = [run_dir, other]
-    files = {"metrics": "metrics.json", "predictions": "predictions.npz",
-             "confusion": "confusion.csv", "inference": "inference.csv", "info": "inference.json"}  # fmt: skip
-    evaluation.evaluate_runs(
-        framework="numpy",
-        seeds=[0, 1],
-        model_paths=[str(d / "model.npz") for d in dirs],
-        train_paths=[str(d / "train.json") for d in dirs],
-        split_path=str(run_dir / "split.npz"),
-        info_path=str(run_dir / "split.json"),
-        arch=ARCH,
-        device="cpu",
-        threads=1,
-        settings=QUICK,
-        outputs=SimpleNamespace(**{k: [d / f for d in dirs] for k, f in files.items()}),
-    )
+    evaluate_dirs(dirs, [0, 1], device="cpu")
     seeds = [io.read_json(d / "metrics.json")["seed"] for d in dirs]
     assert seeds == [0, 1]
     logits = [io.read_npz(d / "predictions.npz")["proba"] for d in dirs]

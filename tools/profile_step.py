@@ -54,16 +54,16 @@ def main() -> None:
 
     sys.path.insert(0, args.src)
     from mlpcompare import io, runs
-    from mlpcompare.spec import ModelSpec, TrainSpec, batch_order
+    from mlpcompare.spec import batch_order
 
     config = yaml.safe_load(Path(args.config).read_text())
     module, device = runs.prepare_framework(args.framework, args.threads, "cpu")
     data = io.read_npz(args.split)
     weights = io.read_npz(args.init)
-    train_spec = TrainSpec.from_config(config["training"])
-    n = train_spec.batch_size * args.batches
+    n = config["training"]["batch_size"] * args.batches
     x, y = data["x_train"][:n], data["y_train"][:n]
-    model_spec = ModelSpec.from_config(config["architectures"][args.arch], x.shape[1], 10)
+    train_spec = runs.train_spec_for(config["training"], len(x))
+    model_spec = runs.model_spec_for(config["architectures"][args.arch], weights, x.shape[1])
     trainer = module.Trainer(model_spec, train_spec, weights, x, y, seed=0, device=device)
 
     spent = defaultdict(list)

@@ -57,6 +57,24 @@ def prepare_framework(name: str, threads: int, device: str):
         raise UserError(str(err)) from err
 
 
+def model_spec_for(arch: dict, weights: dict, n_in: int) -> ModelSpec:
+    """The network of ``arch`` for ``n_in`` inputs, as wide at the output as ``weights`` (an init
+    file: ``W0, b0, ..., b{L-1}``, whose last bias has one entry per class)."""
+    n_out = weights[f"b{len(weights) // 2 - 1}"].shape[0]
+    return ModelSpec.from_config(arch, n_in, n_out)
+
+
+def train_spec_for(training: dict, n_train: int) -> TrainSpec:
+    """The recipe of ``training``; a batch larger than the training set is the user's to fix."""
+    train_spec = TrainSpec.from_config(training)
+    if train_spec.batch_size > n_train:
+        raise UserError(
+            f"training.batch_size {train_spec.batch_size} is larger than the training set "
+            f"({n_train} samples)"
+        )
+    return train_spec
+
+
 def train(*, framework, split_path, init_path, arch, training, seed, device, threads, outputs):
     """Train ``framework`` on the split from the shared initial weights; write model, history, summary.
 
@@ -68,14 +86,8 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
     data = io.read_npz(split_path)
     weights = io.read_npz(init_path)
     n_train, n_in = data["x_train"].shape
-    n_out = weights[f"b{len(weights) // 2 - 1}"].shape[0]
-    model_spec = ModelSpec.from_config(arch, n_in, n_out)
-    train_spec = TrainSpec.from_config(training)
-    if train_spec.batch_size > n_train:
-        raise UserError(
-            f"training.batch_size {train_spec.batch_size} is larger than the training set "
-            f"({n_train} samples)"
-        )
+    model_spec = model_spec_for(arch, weights, n_in)
+    train_spec = train_spec_for(training, n_train)
     log.info(
         "%s: %s on %s, %d threads, %d training samples, %s",
         framework, model_spec.layer_sizes, used_device, threads, n_train, train_spec,
@@ -91,7 +103,7 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
     )
     result = fit(
         trainer, n_train, data["x_val"], data["y_val"], train_spec, seed,
-        loss_limit=DIVERGENCE_FACTOR * math.log(n_out),
+        loss_limit=DIVERGENCE_FACTOR * math.log(model_spec.n_out),
     )  # fmt: skip
     trainer.save(outputs.model)
     io.write_csv(result.history, outputs.history, HISTORY_COLUMNS)

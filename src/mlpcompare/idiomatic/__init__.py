@@ -27,8 +27,7 @@ import sys
 
 from mlpcompare import io
 from mlpcompare.logs import UserError
-from mlpcompare.runs import peak_rss_mb, prepare_framework
-from mlpcompare.spec import ModelSpec, TrainSpec
+from mlpcompare.runs import model_spec_for, peak_rss_mb, prepare_framework, train_spec_for
 from mlpcompare.training import steady_throughput
 
 log = logging.getLogger(__name__)
@@ -68,17 +67,11 @@ def measure(
     path = module(framework)
     data = io.read_npz(split_path, ["x_train", "y_train"])
     n_train, n_in = data["x_train"].shape
-    train_spec = TrainSpec.from_config(training)
-    if train_spec.batch_size > n_train:
-        raise UserError(
-            f"training.batch_size {train_spec.batch_size} is larger than the training set "
-            f"({n_train} samples)"
-        )
+    train_spec = train_spec_for(training, n_train)
     records, model_spec = [], None
     for seed, init_path in zip(seeds, init_paths, strict=True):
         weights = io.read_npz(init_path)
-        n_out = weights[f"b{len(weights) // 2 - 1}"].shape[0]
-        model_spec = ModelSpec.from_config(arch, n_in, n_out)
+        model_spec = model_spec_for(arch, weights, n_in)
         log.info(
             "%s idiomatic (%s), seed %d: %s on %s, %d threads, %d epochs",
             framework, path.API, seed, model_spec.layer_sizes, used_device, threads, epochs,
