@@ -11,12 +11,13 @@ MIRROR ?= $(firstword $(wildcard ../shared/datasets))
 
 .PHONY: run test bench test-cluster lint clean
 
-# Reinstall only when a requirements file changed. The package itself is not installed: the
-# workflow imports src/mlpcompare from its own checkout (rules/common.smk), pytest likewise
-# (pyproject.toml), so a copy of the repository always runs its own code.
-$(STAMP): requirements.txt requirements-dev.txt
+# Reinstall only when a requirements file or constraints.txt (every transitive pin) changed. The
+# package itself is not installed: the workflow imports src/mlpcompare from its own checkout
+# (rules/common.smk), pytest likewise (pyproject.toml), so a copy of the repository always runs
+# its own code.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -25,11 +26,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The MNIST comparison (3 frameworks x 3 seeds, tuned and idiomatic), then its training
-# throughput table with roofline fractions. PYTHONPATH: the package is not installed (above).
+# The MNIST comparison (every framework x 3 seeds, tuned and idiomatic), then its training
+# throughput table with roofline fractions and the test accuracy of each framework. PYTHONPATH: the package is not installed (above).
 bench: $(STAMP)
 	$(BIN)/snakemake --cores 8 --config datasets='[mnist]' $(if $(MIRROR),mirror=$(MIRROR))
-	PYTHONPATH=src $(BIN)/python -m mlpcompare.throughput_table results/throughput.csv
+	PYTHONPATH=src $(BIN)/python -m mlpcompare.throughput_table results/throughput.csv results/summary.csv
 
 # The workflow through a real single-node SLURM with fake GPUs (profiles/slurm). Needs root and
 # apt-get: installs and starts munge and SLURM, and stops them again (README: Running on a SLURM cluster).

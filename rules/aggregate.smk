@@ -2,23 +2,23 @@
 # seconds and no cores worth reserving: they run on the submitting host.
 localrules:
     loc,
-    compare,
-    aggregate,
+    tables,
+    summary,
     throughput,
 
 
 # Timed like training: the ceiling must be measured on quiet cores with the jobs' threads.
 rule roofline:
     input:
-        info=expand("results/{dataset}/data/split.json", dataset=DATASETS),
+        info=[RESULTS.split_info(dataset) for dataset in DATASETS],
     output:
-        "results/machine/roofline.json",
+        RESULTS.machine("roofline.json"),
     log:
         "logs/roofline/roofline.log",
     benchmark:
         "benchmarks/roofline/roofline.tsv"
     conda:
-        "../envs/numpy.yaml"
+        "../envs/base.yaml"
     threads: config["threads"]
     resources:
         timing=TIMED,
@@ -36,7 +36,7 @@ rule environment:
     input:
         train=run_files("train.json"),
     output:
-        "results/machine/environment.json",
+        RESULTS.machine("environment.json"),
     log:
         "logs/environment/environment.log",
     benchmark:
@@ -54,7 +54,7 @@ rule loc:
     input:
         unpack(framework_sources),
     output:
-        "results/loc.csv",
+        RESULTS.top("loc.csv"),
     log:
         "logs/loc/loc.log",
     benchmark:
@@ -67,7 +67,8 @@ rule loc:
         "../scripts/loc.py"
 
 
-rule compare:
+# The tables over the runs of one dataset x architecture (layout.ARCH_TABLES).
+rule tables:
     input:
         metrics=arch_run_files("metrics.json"),
         train=arch_run_files("train.json"),
@@ -75,42 +76,39 @@ rule compare:
         inference_info=arch_run_files("inference.json"),
         predictions=arch_run_files("predictions.npz"),
     output:
-        quality="results/{dataset}/{arch}/quality.csv",
-        significance="results/{dataset}/{arch}/significance.csv",
-        performance="results/{dataset}/{arch}/performance.csv",
-        inference="results/{dataset}/{arch}/inference.csv",
+        **{table: RESULTS.table(D, A, table) for table in layout.ARCH_TABLES},
     log:
-        "logs/compare/{dataset}/{arch}.log",
+        "logs/tables/{dataset}/{arch}.log",
     benchmark:
-        "benchmarks/compare/{dataset}/{arch}.tsv"
+        "benchmarks/tables/{dataset}/{arch}.tsv"
     conda:
         "../envs/base.yaml"
     params:
-        runs=arch_run_keys,
+        runs=runs_of,
     script:
-        "../scripts/compare.py"
+        "../scripts/tables.py"
 
 
-rule aggregate:
+rule summary:
     input:
         metrics=run_files("metrics.json"),
         train=run_files("train.json"),
         inference=run_files("inference.csv"),
         inference_info=run_files("inference.json"),
-        roofline="results/machine/roofline.json",
-        loc="results/loc.csv",
+        roofline=RESULTS.machine("roofline.json"),
+        loc=RESULTS.top("loc.csv"),
     output:
-        "results/summary.csv",
+        RESULTS.top("summary.csv"),
     log:
-        "logs/aggregate/aggregate.log",
+        "logs/summary/summary.log",
     benchmark:
-        "benchmarks/aggregate/aggregate.tsv"
+        "benchmarks/summary/summary.tsv"
     conda:
         "../envs/base.yaml"
     params:
-        runs=run_keys(),
+        runs=RUNS,
     script:
-        "../scripts/aggregate.py"
+        "../scripts/summary.py"
 
 
 # Training throughput of the tuned trainers and of the idiomatic variant (when measured), with
@@ -118,11 +116,14 @@ rule aggregate:
 rule throughput:
     input:
         train=run_files("train.json"),
-        idiomatic=idiomatic_files(),
-        roofline="results/machine/roofline.json",
+        idiomatic=[
+            RESULTS.idiomatic(r["dataset"], r["arch"], r["framework"])
+            for r in IDIOMATIC
+        ],
+        roofline=RESULTS.machine("roofline.json"),
     output:
         report(
-            "results/throughput.csv",
+            RESULTS.top("throughput.csv"),
             caption="../report/captions/throughput.rst",
             category="Report",
         ),
@@ -133,7 +134,7 @@ rule throughput:
     conda:
         "../envs/base.yaml"
     params:
-        runs=run_keys(),
-        idiomatic=idiomatic_keys(),
+        runs=RUNS,
+        idiomatic=IDIOMATIC,
     script:
         "../scripts/throughput.py"

@@ -1,4 +1,3 @@
-import glob
 import os
 import sys
 
@@ -12,7 +11,9 @@ min_version("9.0")
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from mlpcompare import config as cfg
+from mlpcompare import figures, frameworks, layout
 from mlpcompare.data import IDX_FILES, REMOTE
+from mlpcompare.layout import RESULTS
 
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 
@@ -29,7 +30,9 @@ DATASETS = config["datasets"]
 FRAMEWORKS = config["frameworks"]
 SEEDS = config["seeds"]
 ARCHS = cfg.architectures(config)
-MODEL_FILES = {"numpy": "model.npz", "torch": "model.pt", "keras": "model.keras"}
+RUNS = layout.run_records(DATASETS, ARCHS, FRAMEWORKS, SEEDS)
+# Wildcard patterns of the per-dataset and per-architecture paths, for outputs and inputs.
+D, A = "{dataset}", "{arch}"
 # What the evaluate rule writes in every run folder, by output name.
 EVALUATION_FILES = {
     "metrics": "metrics.json",
@@ -79,74 +82,54 @@ def training_params(framework):
     return lambda wildcards: cfg.training_for(config, framework)
 
 
-# Frameworks that can train on a GPU (the NumPy MLP is CPU-only).
-GPU_FRAMEWORKS = ("torch", "keras")
-
-
 def wants_gpu(framework):
     """Whether `framework`'s jobs ask the scheduler for a GPU (config `gpu_jobs`, `device`)."""
     if config["gpu_jobs"] == "auto":
-        return config["device"] == "cuda" and framework in GPU_FRAMEWORKS
+        return config["device"] == "cuda" and frameworks.get(framework).gpu
     return framework in config["gpu_jobs"]
 
 
-def gpu_request():
-    """The `gpu` resource of a per-framework rule: 1 (sbatch --gpus=1) or 0.
-
-    Per-framework rules are named `<step>_<framework>` (train_torch, bench_keras), so the
-    framework is read from the rule name Snakemake passes to resource functions.
-    """
-    return lambda wildcards, rulename: int(wants_gpu(rulename.rsplit("_", 1)[-1]))
+def gpu_request(framework):
+    """The `gpu` resource of `framework`'s jobs: 1 (sbatch --gpus=1) or 0."""
+    return int(wants_gpu(framework))
 
 
-def run_keys(dataset=None, arch=None):
-    """Every run as dataset, arch, framework, seed; in one order that run_files shares."""
+def run_file_patterns(framework, name):
+    """File `name` of every seed of `framework`, dataset and arch left as wildcards."""
     return [
-        {"dataset": d, "arch": a, "framework": fw, "seed": seed}
-        for d in ([dataset] if dataset else DATASETS)
-        for a in ([arch] if arch else ARCHS)
-        for fw in FRAMEWORKS
-        for seed in SEEDS
+        RESULTS.run_file(layout.run_pattern(framework, seed), name) for seed in SEEDS
     ]
 
 
-def run_path(key, name):
-    return f"results/{key['dataset']}/{key['arch']}/{key['framework']}/seed{key['seed']}/{name}"
+def runs_of(wildcards):
+    """Params function: the run records of one dataset x arch."""
+    return [
+        run
+        for run in RUNS
+        if (run["dataset"], run["arch"]) == (wildcards.dataset, wildcards.arch)
+    ]
 
 
-def run_files(name):
-    """File `name` of every run, in the order of run_keys()."""
-    return [run_path(key, name) for key in run_keys()]
-
-
-def arch_run_keys(wildcards):
-    """Input function: the runs of one dataset x arch."""
-    return run_keys(wildcards.dataset, wildcards.arch)
+def run_files(name, runs=RUNS):
+    """File `name` of each run in `runs`."""
+    return [RESULTS.run_file(run, name) for run in runs]
 
 
 def arch_run_files(name):
-    """Input function: file `name` of every run of one dataset x arch, in run_keys order."""
-    return lambda wildcards: [run_path(key, name) for key in arch_run_keys(wildcards)]
+    """Input function: file `name` of every run of one dataset x arch."""
+    return lambda wildcards: run_files(name, runs_of(wildcards))
 
 
-def idiomatic_keys():
-    """Every dataset, arch, framework measured in the idiomatic variant (none when it is off)."""
-    if not IDIOMATIC_EPOCHS:
-        return []
-    return [
+IDIOMATIC = (
+    [
         {"dataset": d, "arch": a, "framework": fw}
         for d in DATASETS
         for a in ARCHS
         for fw in FRAMEWORKS
     ]
-
-
-def idiomatic_files():
-    """idiomatic.json of every idiomatic_keys() entry, in that order."""
-    return [
-        f"results/{key['dataset']}/{key['arch']}/{key['framework']}/idiomatic.json"
-        for key in idiomatic_keys()
-    ]
+    if IDIOMATIC_EPOCHS
+    else []
+)
 
 
 def training_batch_sizes():
@@ -154,51 +137,38 @@ def training_batch_sizes():
     return sorted({cfg.training_for(config, fw)["batch_size"] for fw in FRAMEWORKS})
 
 
-# Model and training code of each framework, counted by the loc rule.
-SOURCES = {
-    "numpy": sorted(
-        glob.glob(os.path.join(workflow.basedir, "src/mlpcompare/numpy_mlp/*.py"))
-    ),
-    "torch": [os.path.join(workflow.basedir, "src/mlpcompare/torch_mlp.py")],
-    "keras": [os.path.join(workflow.basedir, "src/mlpcompare/keras_mlp.py")],
-}
-
-
 def framework_sources(wildcards):
     """Input function: framework -> its source files (named inputs, via unpack)."""
-    return {fw: SOURCES[fw] for fw in FRAMEWORKS}
+    return {
+        fw: [
+            os.path.join(workflow.basedir, path) for path in frameworks.get(fw).sources
+        ]
+        for fw in FRAMEWORKS
+    }
 
 
 def all_targets():
     targets = [
-        "results/report.html",
-        "results/summary.csv",
-        "results/throughput.csv",
-        "results/loc.csv",
-        "results/machine/roofline.json",
-        "results/machine/environment.json",
+        RESULTS.top(name)
+        for name in ("report.html", "summary.csv", "throughput.csv", "loc.csv")
     ]
-    targets += idiomatic_files()
+    targets += [RESULTS.machine(name) for name in ("roofline.json", "environment.json")]
+    targets += [
+        RESULTS.idiomatic(r["dataset"], r["arch"], r["framework"]) for r in IDIOMATIC
+    ]
     for dataset in DATASETS:
-        targets += [
-            f"results/{dataset}/data/split.npz",
-            f"results/{dataset}/eda/sanity.json",
-        ]
+        targets += [RESULTS.split(dataset), RESULTS.eda(dataset, "sanity.json")]
         for arch in ARCHS:
             targets += [
-                f"results/{dataset}/{arch}/{table}.csv"
-                for table in ("quality", "significance", "performance", "inference")
+                RESULTS.table(dataset, arch, table) for table in layout.ARCH_TABLES
             ]
-            for key in run_keys(dataset, arch):
-                targets += [
-                    run_path(key, name) for name in ("train.json", "confusion.csv")
-                ]
+    targets += run_files("train.json") + run_files("confusion.csv")
     return targets
 
 
 onstart:
-    # device: cuda without a GPU would fail every torch and keras job; say so before any job
-    # starts. Local runs only: a cluster's submit host has no GPU while its GPU nodes do.
+    # device: cuda without a GPU would fail every GPU job; say so before any job starts.
+    # Local runs only: a cluster's submit host has no GPU while its GPU nodes do.
     if (
         config["device"] == "cuda"
         and workflow.local_exec

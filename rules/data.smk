@@ -21,8 +21,8 @@ rule split:
     input:
         raw_files,
     output:
-        split="results/{dataset}/data/split.npz",
-        info="results/{dataset}/data/split.json",
+        split=RESULTS.split(D),
+        info=RESULTS.split_info(D),
     log:
         "logs/split/{dataset}.log",
     benchmark:
@@ -38,14 +38,12 @@ rule split:
 
 rule eda:
     input:
-        split="results/{dataset}/data/split.npz",
-        info="results/{dataset}/data/split.json",
+        split=RESULTS.split(D),
+        info=RESULTS.split_info(D),
     output:
-        samples="results/{dataset}/eda/samples.png",
-        balance="results/{dataset}/eda/class_balance.png",
-        pixels="results/{dataset}/eda/pixel_stats.png",
-        stats="results/{dataset}/eda/stats.json",
-        sanity="results/{dataset}/eda/sanity.json",
+        **{name: RESULTS.eda(D, f"{name}.png") for name in figures.EDA_FIGURES},
+        stats=RESULTS.eda(D, "stats.json"),
+        sanity=RESULTS.eda(D, "sanity.json"),
     log:
         "logs/eda/{dataset}.log",
     benchmark:

@@ -7,22 +7,13 @@ for framework in FRAMEWORKS:
         name:
             f"evaluate_{framework}"
         input:
-            model=expand(
-                f"results/{{{{dataset}}}}/{{{{arch}}}}/{framework}/seed{{seed}}/{MODEL_FILES[framework]}",
-                seed=SEEDS,
-            ),
-            train=expand(
-                f"results/{{{{dataset}}}}/{{{{arch}}}}/{framework}/seed{{seed}}/train.json",
-                seed=SEEDS,
-            ),
-            split="results/{dataset}/data/split.npz",
-            info="results/{dataset}/data/split.json",
+            model=[RESULTS.model(layout.run_pattern(framework, seed)) for seed in SEEDS],
+            train=run_file_patterns(framework, "train.json"),
+            split=RESULTS.split(D),
+            info=RESULTS.split_info(D),
         output:
             **{
-                name: expand(
-                    f"results/{{{{dataset}}}}/{{{{arch}}}}/{framework}/seed{{seed}}/{file}",
-                    seed=SEEDS,
-                )
+                name: run_file_patterns(framework, file)
                 for name, file in EVALUATION_FILES.items()
             },
         log:
@@ -30,11 +21,13 @@ for framework in FRAMEWORKS:
         benchmark:
             f"benchmarks/evaluate/{{dataset}}/{{arch}}/{framework}.tsv"
         conda:
-            f"../envs/{framework}.yaml"
+            f"../{frameworks.get(framework).env}"
         threads: config["threads"]
         resources:
-            gpu=gpu_request(),
+            gpu=gpu_request(framework),
             timing=TIMED,
+            runtime=60,
+            mem_mb=3000,
         params:
             framework=framework,
             arch=arch_params,

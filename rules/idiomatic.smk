@@ -1,6 +1,6 @@
-# The idiomatic variant: each framework's convenient training path (DataLoader + loop,
-# model.fit, a plain NumPy loop), timed for training throughput only. One job per framework
-# covers every seed. Requested only when bench.idiomatic_epochs > 0 (rules/common.smk).
+# The idiomatic variant: each framework's convenient training path (registry: `idiomatic`,
+# e.g. DataLoader + loop, model.fit, a jitted optax loop), timed for training throughput only.
+# One job per framework covers every seed. Requested only when bench.idiomatic_epochs > 0.
 for framework in FRAMEWORKS:
 
     # Timed: it runs alone (`timing=TIMED`, see profiles/default).
@@ -8,20 +8,22 @@ for framework in FRAMEWORKS:
         name:
             f"idiomatic_{framework}"
         input:
-            split="results/{dataset}/data/split.npz",
-            init=expand("results/{{dataset}}/{{arch}}/init/seed{seed}.npz", seed=SEEDS),
+            split=RESULTS.split(D),
+            init=[RESULTS.init(D, A, seed) for seed in SEEDS],
         output:
-            f"results/{{dataset}}/{{arch}}/{framework}/idiomatic.json",
+            RESULTS.idiomatic(D, A, framework),
         log:
             f"logs/idiomatic/{{dataset}}/{{arch}}/{framework}.log",
         benchmark:
             f"benchmarks/idiomatic/{{dataset}}/{{arch}}/{framework}.tsv"
         conda:
-            f"../envs/{framework}.yaml"
+            f"../{frameworks.get(framework).env}"
         threads: config["threads"]
         resources:
-            gpu=gpu_request(),
+            gpu=gpu_request(framework),
             timing=TIMED,
+            runtime=60,
+            mem_mb=4000,
         params:
             framework=framework,
             arch=arch_params,

@@ -1,6 +1,6 @@
 # Figures and the HTML report: seconds of work from files already made, so they run on the
-# submitting host. The code that draws and renders is declared as input, so editing it reruns
-# these rules (Snakemake's own code trigger covers only the script file).
+# submitting host. The code that draws and renders is an input (Snakemake's own code trigger
+# covers only the script file), so editing it reruns these rules.
 localrules:
     plots,
     report,
@@ -9,54 +9,31 @@ localrules:
 report: "../report/workflow.rst"
 
 
+# Every figure of the registry (mlpcompare.figures.FIGURES), captioned from report/captions/.
 rule plots:
     input:
         train=arch_run_files("train.json"),
         history=arch_run_files("history.csv"),
         confusion=arch_run_files("confusion.csv"),
         metrics=arch_run_files("metrics.json"),
-        performance="results/{dataset}/{arch}/performance.csv",
-        inference="results/{dataset}/{arch}/inference.csv",
-        roofline="results/machine/roofline.json",
-        throughput="results/throughput.csv",
-        code=os.path.join(workflow.basedir, "src/mlpcompare/plots.py"),
+        performance=RESULTS.table(D, A, "performance"),
+        inference=RESULTS.table(D, A, "inference"),
+        roofline=RESULTS.machine("roofline.json"),
+        throughput=RESULTS.top("throughput.csv"),
+        code=[
+            os.path.join(workflow.basedir, "src/mlpcompare", name)
+            for name in ("plots.py", "perf_plots.py", "figures.py")
+        ],
     output:
-        learning_curves=report(
-            "results/{dataset}/{arch}/plots/learning_curves.png",
-            caption="../report/captions/learning_curves.rst",
-            category="{dataset} · {arch}",
-            labels={"figure": "learning curves"},
-        ),
-        time_to_accuracy=report(
-            "results/{dataset}/{arch}/plots/time_to_accuracy.png",
-            caption="../report/captions/time_to_accuracy.rst",
-            category="{dataset} · {arch}",
-            labels={"figure": "time to accuracy"},
-        ),
-        confusion=report(
-            "results/{dataset}/{arch}/plots/confusion.png",
-            caption="../report/captions/confusion.rst",
-            category="{dataset} · {arch}",
-            labels={"figure": "confusion matrices"},
-        ),
-        per_class_f1=report(
-            "results/{dataset}/{arch}/plots/per_class_f1.png",
-            caption="../report/captions/per_class_f1.rst",
-            category="{dataset} · {arch}",
-            labels={"figure": "per-class F1"},
-        ),
-        training=report(
-            "results/{dataset}/{arch}/plots/training.png",
-            caption="../report/captions/training.rst",
-            category="{dataset} · {arch}",
-            labels={"figure": "training time and throughput"},
-        ),
-        inference=report(
-            "results/{dataset}/{arch}/plots/inference.png",
-            caption="../report/captions/inference.rst",
-            category="{dataset} · {arch}",
-            labels={"figure": "inference latency"},
-        ),
+        **{
+            name: report(
+                RESULTS.figure(D, A, name),
+                caption=f"../report/captions/{name}.rst",
+                category="{dataset} · {arch}",
+                labels={"figure": figure.title},
+            )
+            for name, figure in figures.FIGURES.items()
+        },
     log:
         "logs/plots/{dataset}/{arch}.log",
     benchmark:
@@ -64,52 +41,57 @@ rule plots:
     conda:
         "../envs/base.yaml"
     params:
-        runs=arch_run_keys,
+        runs=runs_of,
     script:
         "../scripts/plots.py"
 
 
-# The template and the stylesheet are inputs: editing them re-renders the report, nothing else.
+# The template, stylesheet, captions and reference data are inputs: editing them re-renders
+# the report, nothing else.
 rule report:
     input:
-        summary="results/summary.csv",
-        throughput="results/throughput.csv",
-        loc="results/loc.csv",
-        environment="results/machine/environment.json",
-        roofline="results/machine/roofline.json",
-        split=expand("results/{dataset}/data/split.json", dataset=DATASETS),
-        sanity=expand("results/{dataset}/eda/sanity.json", dataset=DATASETS),
-        eda=expand(
-            "results/{dataset}/eda/{figure}.png",
-            dataset=DATASETS,
-            figure=["samples", "class_balance", "pixel_stats"],
-        ),
-        tables=expand(
-            "results/{dataset}/{arch}/{table}.csv",
-            dataset=DATASETS,
-            arch=ARCHS,
-            table=["quality", "performance", "significance", "inference"],
-        ),
-        figures=expand(
-            "results/{dataset}/{arch}/plots/{figure}.png",
-            dataset=DATASETS,
-            arch=ARCHS,
-            figure=[
-                "learning_curves",
-                "time_to_accuracy",
-                "confusion",
-                "per_class_f1",
-                "training",
-                "inference",
-            ],
-        ),
+        summary=RESULTS.top("summary.csv"),
+        throughput=RESULTS.top("throughput.csv"),
+        loc=RESULTS.top("loc.csv"),
+        environment=RESULTS.machine("environment.json"),
+        roofline=RESULTS.machine("roofline.json"),
+        split=[RESULTS.split_info(dataset) for dataset in DATASETS],
+        sanity=[RESULTS.eda(dataset, "sanity.json") for dataset in DATASETS],
+        eda=[
+            RESULTS.eda(dataset, f"{name}.png")
+            for dataset in DATASETS
+            for name in figures.EDA_FIGURES
+        ],
+        tables=[
+            RESULTS.table(dataset, arch, table)
+            for dataset in DATASETS
+            for arch in ARCHS
+            for table in layout.ARCH_TABLES
+        ],
+        figures=[
+            RESULTS.figure(dataset, arch, name)
+            for dataset in DATASETS
+            for arch in ARCHS
+            for name in figures.FIGURES
+        ],
         train=run_files("train.json"),
         template=os.path.join(workflow.basedir, "report/templates/report.html.j2"),
         style=os.path.join(workflow.basedir, "report/style.css"),
-        code=os.path.join(workflow.basedir, "src/mlpcompare/report.py"),
+        captions=[
+            os.path.join(workflow.basedir, f"report/captions/{name}.rst")
+            for name in figures.FIGURES
+        ],
+        data=[
+            os.path.join(workflow.basedir, f"report/{name}.yaml")
+            for name in ("labels", "references")
+        ],
+        code=[
+            os.path.join(workflow.basedir, "src/mlpcompare", name)
+            for name in ("report.py", "report_format.py")
+        ],
     output:
         report(
-            "results/report.html",
+            RESULTS.top("report.html"),
             caption="../report/captions/report.rst",
             category="Report",
         ),
@@ -121,6 +103,6 @@ rule report:
         "../envs/base.yaml"
     params:
         config=config,
-        runs=run_keys(),
+        runs=RUNS,
     script:
         "../scripts/report.py"

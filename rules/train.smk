@@ -1,8 +1,8 @@
 rule init:
     input:
-        info="results/{dataset}/data/split.json",
+        info=RESULTS.split_info(D),
     output:
-        "results/{dataset}/{arch}/init/seed{seed}.npz",
+        RESULTS.init(D, A, "{seed}"),
     log:
         "logs/init/{dataset}/{arch}/seed{seed}.log",
     benchmark:
@@ -15,30 +15,32 @@ rule init:
         "../scripts/init.py"
 
 
-# One training rule per framework: each runs in its own environment and writes its own model
-# format; everything else about them is identical.
+# One training rule per framework: each runs in its own environment (registry: `env`) and
+# writes its own model format (registry: `model_file`); everything else about them is identical.
 for framework in FRAMEWORKS:
 
     rule:
         name:
             f"train_{framework}"
         input:
-            split="results/{dataset}/data/split.npz",
-            init="results/{dataset}/{arch}/init/seed{seed}.npz",
+            split=RESULTS.split(D),
+            init=RESULTS.init(D, A, "{seed}"),
         output:
-            model=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/{MODEL_FILES[framework]}",
-            history=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/history.csv",
-            train=f"results/{{dataset}}/{{arch}}/{framework}/seed{{seed}}/train.json",
+            model=RESULTS.model(layout.run_pattern(framework)),
+            history=RESULTS.run_file(layout.run_pattern(framework), "history.csv"),
+            train=RESULTS.run_file(layout.run_pattern(framework), "train.json"),
         log:
             f"logs/train/{{dataset}}/{{arch}}/{framework}/seed{{seed}}.log",
         benchmark:
             f"benchmarks/train/{{dataset}}/{{arch}}/{framework}/seed{{seed}}.tsv"
         conda:
-            f"../envs/{framework}.yaml"
+            f"../{frameworks.get(framework).env}"
         threads: config["threads"]
         resources:
-            gpu=gpu_request(),
+            gpu=gpu_request(framework),
             timing=TIMED,
+            runtime=240,
+            mem_mb=4000,
         params:
             framework=framework,
             arch=arch_params,

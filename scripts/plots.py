@@ -1,5 +1,7 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import logs, plots
+from mlpcompare import figures, logs
+from mlpcompare.layout import RESULTS
 
 logs.to_file(snakemake.log[0])
-plots.comparison(keys=snakemake.params.runs, inputs=snakemake.input, outputs=snakemake.output)
+data = figures.read_arch_data(snakemake.params.runs, RESULTS)
+figures.draw(data, dict(snakemake.output.items()))

@@ -2,14 +2,13 @@
 import os
 
 from mlpcompare import logs, report
+from mlpcompare.layout import RESULTS
 
 logs.to_file(snakemake.log[0])
 report.write_report(
-    root=os.path.dirname(snakemake.input.summary),
-    template=snakemake.input.template,
-    style=snakemake.input.style,
+    root=RESULTS.root,
+    assets=os.path.dirname(snakemake.input.style),
     config=snakemake.params.config,
     runs=snakemake.params.runs,
-    declared=list(snakemake.input),
     output=snakemake.output[0],
 )

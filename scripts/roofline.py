@@ -1,12 +1,10 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
 from mlpcompare import bench, io, logs, roofline
+from mlpcompare.layout import RESULTS
 
 logs.to_file(snakemake.log[0])
 result = roofline.machine_roofline(
-    infos={
-        d: io.read_json(p)
-        for d, p in zip(snakemake.params.datasets, snakemake.input.info, strict=True)
-    },
+    infos={d: io.read_json(RESULTS.split_info(d)) for d in snakemake.params.datasets},
     archs=snakemake.params.archs,
     batch_sizes=snakemake.params.batch_sizes,
     threads=snakemake.threads,

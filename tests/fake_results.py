@@ -1,31 +1,29 @@
 """A small but complete ``results/`` tree for the report and plot tests, made in seconds.
 
 Per-run files are invented (no training); the tables over runs are made by the workflow's own
-functions (:mod:`mlpcompare.aggregate`, :mod:`mlpcompare.plots`), so they have exactly the
-format the workflow writes.
+functions (:mod:`mlpcompare.aggregate`, :mod:`mlpcompare.tables`, :mod:`mlpcompare.plots`), so
+they have exactly the format the workflow writes.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
 import math
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import yaml
 
-from mlpcompare import aggregate, io, metrics, plots, report
-from mlpcompare.report import EDA_FIGURES, FIGURES
+from mlpcompare import aggregate, figures, io, layout, metrics, plots, report, tables
+from mlpcompare.layout import Layout
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "report" / "templates" / "report.html.j2"
-STYLE = ROOT / "report" / "style.css"
+ASSETS = ROOT / "report"
 CLASSES = ["a", "b", "c"]
 N_TEST = 60
 EPOCHS = 4
-TABLES = ("quality", "significance", "performance", "inference")
 # environment.json as the environment rule writes it, abridged.
 ENVIRONMENT = {
     "machine": {"cpu": "test CPU", "usable_cores": 1, "memory_gb": 1.5},
@@ -71,13 +69,8 @@ def config(**changes) -> dict:
 
 
 def run_keys(cfg: dict) -> list[dict]:
-    return [
-        {"dataset": d, "arch": a, "framework": fw, "seed": seed}
-        for d in cfg["datasets"]
-        for a in (cfg["run_architectures"] or cfg["architectures"])
-        for fw in cfg["frameworks"]
-        for seed in cfg["seeds"]
-    ]
+    archs = cfg["run_architectures"] or cfg["architectures"]
+    return layout.run_records(cfg["datasets"], archs, cfg["frameworks"], cfg["seeds"])
 
 
 def _history(seed: int, diverged: bool) -> list[dict]:
@@ -124,9 +117,9 @@ def _predictions(seed: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
 
 def write_run(results: Path, key: dict, cfg: dict, diverged: bool, offset: int) -> None:
     """train.json, history.csv, metrics.json, predictions.npz, confusion.csv, inference.csv/json."""
-    run = run_dir(results, key)
-    io.write_json(_train(key, cfg, diverged), run / "train.json")
-    io.write_csv(_history(key["seed"], diverged), run / "history.csv", HISTORY_COLUMNS)
+    path = partial(Layout(str(results)).run_file, key)
+    io.write_json(_train(key, cfg, diverged), path("train.json"))
+    io.write_csv(_history(key["seed"], diverged), path("history.csv"), HISTORY_COLUMNS)
     y_true, y_pred = _predictions(key["seed"], offset)
     if diverged:
         y_pred, proba = metrics.no_predictions(N_TEST, len(CLASSES))
@@ -135,11 +128,11 @@ def write_run(results: Path, key: dict, cfg: dict, diverged: bool, offset: int) 
         proba = np.eye(len(CLASSES), dtype=np.float32)[y_pred] * 0.9 + 0.1 / len(CLASSES)
         report = metrics.classification(y_true, y_pred, proba, CLASSES)
     io.write_json(
-        {"framework": key["framework"], "seed": key["seed"], **report}, run / "metrics.json"
+        {"framework": key["framework"], "seed": key["seed"], **report}, path("metrics.json")
     )
-    io.write_npz({"y_true": y_true, "y_pred": y_pred, "proba": proba}, run / "predictions.npz")
+    io.write_npz({"y_true": y_true, "y_pred": y_pred, "proba": proba}, path("predictions.npz"))
     matrix = metrics.confusion(y_true, y_pred, len(CLASSES))
-    io.write_csv(metrics.confusion_rows(matrix, CLASSES), run / "confusion.csv", ["true", *CLASSES])
+    io.write_csv(metrics.confusion_rows(matrix, CLASSES), path("confusion.csv"), ["true", *CLASSES])
     apis = ["direct_call", "predict"] if key["framework"] == "keras" else ["forward"]
     rows = [
         {"api": api, "batch_size": batch, "p50_ms": 0.01 * batch * (i + 1),
@@ -147,8 +140,8 @@ def write_run(results: Path, key: dict, cfg: dict, diverged: bool, offset: int) 
         for i, api in enumerate(apis)
         for batch in (1, 32, N_TEST)
     ]  # fmt: skip
-    io.write_csv(rows, run / "inference.csv", list(rows[0]))
-    io.write_json({"framework": key["framework"], "peak_rss_mb": 90.0}, run / "inference.json")
+    io.write_csv(rows, path("inference.csv"), list(rows[0]))
+    io.write_json({"framework": key["framework"], "peak_rss_mb": 90.0}, path("inference.json"))
 
 
 def idiomatic_record(framework: str, cfg: dict) -> dict:
@@ -173,18 +166,17 @@ def write_results(
     idiomatic variant was measured (bench.idiomatic_epochs > 0).
     """
     keys = run_keys(cfg)
+    paths = Layout(str(results))
     for i, key in enumerate(keys):
         write_run(results, key, cfg, (key["framework"], key["seed"]) in diverged, i % 3)
     if idiomatic:
         for key in framework_keys(keys):
-            io.write_json(idiomatic_record(key["framework"], cfg), idiomatic_path(results, key))
+            io.write_json(idiomatic_record(key["framework"], cfg), idiomatic_path(paths, key))
     for dataset in cfg["datasets"]:
-        io.write_json({"dataset": dataset, **SPLIT}, results / dataset / "data" / "split.json")
-        io.write_json({"dataset": dataset, **SANITY}, results / dataset / "eda" / "sanity.json")
-        for stem in EDA_FIGURES:  # any PNG will do
-            plots.class_balance(
-                {"train": [1, 2, 3]}, CLASSES, results / dataset / "eda" / f"{stem}.png"
-            )
+        io.write_json({"dataset": dataset, **SPLIT}, paths.split_info(dataset))
+        io.write_json({"dataset": dataset, **SANITY}, paths.eda(dataset, "sanity.json"))
+        for name in figures.EDA_FIGURES:  # any PNG will do
+            plots.class_balance({}, SPLIT, paths.eda(dataset, f"{name}.png"))
     _tables(results, keys)
     return keys
 
@@ -195,86 +187,41 @@ def framework_keys(keys: list[dict]) -> list[dict]:
     return [dict(zip(("dataset", "arch", "framework"), key, strict=True)) for key in found]
 
 
-def idiomatic_path(results: Path, key: dict) -> Path:
-    return results / key["dataset"] / key["arch"] / key["framework"] / "idiomatic.json"
-
-
-def run_dir(results: Path, key: dict) -> Path:
-    return results / key["dataset"] / key["arch"] / key["framework"] / f"seed{key['seed']}"
-
-
-def _files(results: Path, keys: list[dict], name: str) -> list[Path]:
-    return [run_dir(results, key) / name for key in keys]
+def idiomatic_path(paths: Layout, key: dict) -> str:
+    return paths.idiomatic(key["dataset"], key["arch"], key["framework"])
 
 
 def _tables(results: Path, keys: list[dict]) -> None:
     """The machine, aggregate and plot files, made by the workflow's own functions."""
-    runs = aggregate.load_runs(
-        keys,
-        metrics=_files(results, keys, "metrics.json"),
-        train=_files(results, keys, "train.json"),
-        inference=_files(results, keys, "inference.csv"),
-        inference_info=_files(results, keys, "inference.json"),
-    )
-    batch = runs[0]["train"]["training"]["batch_size"]
+    paths = Layout(str(results))
+    pairs = dict.fromkeys((k["dataset"], k["arch"]) for k in keys)
+    batch = io.read_json(paths.run_file(keys[0], "train.json"))["training"]["batch_size"]
     entries = [
         {"dataset": d, "arch": a, "batch_size": batch, "flops_per_sample": 100.0,
          "gflops_per_s": 1.0, "ceiling_samples_per_s": 20000.0}
-        for d, a in aggregate.groups(runs, ("dataset", "arch"))
+        for d, a in pairs
     ]  # fmt: skip
     io.write_json(
         {"method": "fake GEMM timings", "threads": 1, "entries": entries},
-        results / "machine" / "roofline.json",
+        paths.machine("roofline.json"),
     )
-    io.write_json(ENVIRONMENT, results / "machine" / "environment.json")
+    io.write_json(ENVIRONMENT, paths.machine("environment.json"))
     frameworks = list(dict.fromkeys(k["framework"] for k in keys))
     loc = [{"framework": fw, "files": 1, "loc": 100 + i} for i, fw in enumerate(frameworks)]
-    io.write_csv(loc, results / "loc.csv", ["framework", "files", "loc"])
-    aggregate.write_summary(
-        runs=runs,
-        roofline_path=results / "machine" / "roofline.json",
-        loc_path=results / "loc.csv",
-        output=results / "summary.csv",
-    )
-    measured = [key for key in framework_keys(keys) if idiomatic_path(results, key).is_file()]
-    aggregate.write_throughput(
-        runs=keys,
-        train=_files(results, keys, "train.json"),
-        idiomatic_keys=measured,
-        idiomatic=[idiomatic_path(results, key) for key in measured],
-        roofline_path=results / "machine" / "roofline.json",
-        output=results / "throughput.csv",
-    )
-    for (dataset, arch), group in aggregate.groups(runs, ("dataset", "arch")).items():
-        folder = results / dataset / arch
+    io.write_csv(loc, paths.top("loc.csv"), ["framework", "files", "loc"])
+    aggregate.write_summary(keys, paths, paths.top("summary.csv"))
+    measured = [key for key in framework_keys(keys) if Path(idiomatic_path(paths, key)).is_file()]
+    aggregate.write_throughput(keys, measured, paths, paths.top("throughput.csv"))
+    for dataset, arch in pairs:
         arch_keys = [k for k in keys if (k["dataset"], k["arch"]) == (dataset, arch)]
-        aggregate.write_compare(
-            runs=group,
-            predictions=_files(results, arch_keys, "predictions.npz"),
-            outputs=SimpleNamespace(**{t: folder / f"{t}.csv" for t in TABLES}),
-        )
-        inputs = SimpleNamespace(
-            train=_files(results, arch_keys, "train.json"),
-            history=_files(results, arch_keys, "history.csv"),
-            confusion=_files(results, arch_keys, "confusion.csv"),
-            metrics=_files(results, arch_keys, "metrics.json"),
-            performance=folder / "performance.csv",
-            inference=folder / "inference.csv",
-            roofline=results / "machine" / "roofline.json",
-            throughput=results / "throughput.csv",
-        )
-        outputs = SimpleNamespace(**{stem: folder / "plots" / f"{stem}.png" for stem in FIGURES})
-        plots.comparison(keys=arch_keys, inputs=inputs, outputs=outputs)
+        outputs = {t: paths.table(dataset, arch, t) for t in layout.ARCH_TABLES}
+        tables.write_tables(arch_keys, paths, SimpleNamespace(**outputs))
+        outputs = {name: paths.figure(dataset, arch, name) for name in figures.FIGURES}
+        figures.draw(figures.read_arch_data(arch_keys, paths), outputs)
 
 
 def render(results: Path, cfg: dict, keys: list[dict]) -> str:
-    """The report page for the files under ``results``, with the repository's template."""
-    context = report.load_context(
-        report.Results(results), config=cfg, runs=keys, css=STYLE.read_text()
-    )
-    return report.render(context, TEMPLATE)
-
-
-def read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+    """The report page for the files under ``results``, with the repository's report files."""
+    assets = report.Assets(ASSETS)
+    context = report.load_context(report.Results(results), assets, config=cfg, runs=keys)
+    return report.render(context, assets.template, assets.labels)

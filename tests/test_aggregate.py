@@ -1,13 +1,14 @@
 """The tables over runs, checked against values computed by hand on a tiny fixture."""
 
-import csv
 import math
+import statistics
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from mlpcompare import aggregate, io, throughput_table
+from mlpcompare import aggregate, io, tables, throughput_table
+from mlpcompare.layout import RUN_KEYS, Layout
 
 T_975_DF2 = 4.302652729911275
 
@@ -85,14 +86,27 @@ ROOFLINE = {
 LOC = {"np": 120, "tf": 60}
 
 
+def records(table) -> list[dict]:
+    """A table's rows as its file holds them (six significant digits, blanks)."""
+    return aggregate.cleaned(table).to_dict("records")
+
+
+def summary_rows(runs, roofline, loc):
+    return records(aggregate.summary_table(runs, roofline, loc))
+
+
+def throughput_rows(runs, idiomatic, roofline):
+    return records(aggregate.throughput_table(runs, idiomatic, roofline))
+
+
 def test_summary_columns_are_the_contract_plus_status():
-    rows = aggregate.summary_rows(RUNS, ROOFLINE, LOC)
+    rows = summary_rows(RUNS, ROOFLINE, LOC)
     assert list(rows[0]) == aggregate.SUMMARY_COLUMNS
     assert aggregate.SUMMARY_COLUMNS[-1] == "status" and len(aggregate.SUMMARY_COLUMNS) == 19
 
 
 def test_summary_row_by_hand():
-    row = aggregate.summary_rows(RUNS, ROOFLINE, LOC)[0]
+    row = summary_rows(RUNS, ROOFLINE, LOC)[0]
     assert row["framework"] == "np" and row["n_seeds"] == 3
     assert row["accuracy_mean"] == pytest.approx(0.92)
     assert row["accuracy_std"] == pytest.approx(0.02)
@@ -111,7 +125,7 @@ def test_summary_row_by_hand():
 
 
 def test_diverged_seeds_are_left_out_and_flagged():
-    row = aggregate.summary_rows(RUNS, ROOFLINE, LOC)[1]
+    row = summary_rows(RUNS, ROOFLINE, LOC)[1]
     assert row["n_seeds"] == 3 and row["status"] == "diverged (1 of 3 seeds)"
     assert row["accuracy_mean"] == pytest.approx(0.82)  # (0.80 + 0.84) / 2
     # sqrt(2 * 0.02^2 / (2 - 1)); tables keep six significant digits
@@ -120,7 +134,7 @@ def test_diverged_seeds_are_left_out_and_flagged():
 
 def test_all_diverged_leaves_the_figures_blank():
     runs = [make_run("x", seed, 0.0, status="diverged") for seed in range(2)]
-    row = aggregate.summary_rows(runs, ROOFLINE, {"x": 10})[0]
+    row = summary_rows(runs, ROOFLINE, {"x": 10})[0]
     assert row["status"] == "diverged (2 of 2 seeds)"
     for column in (
         "accuracy_mean",
@@ -136,12 +150,12 @@ def test_all_diverged_leaves_the_figures_blank():
 
 
 def test_missing_roofline_entry_leaves_the_fraction_blank():
-    row = aggregate.summary_rows(RUNS[:3], {"entries": []}, LOC)[0]
+    row = summary_rows(RUNS[:3], {"entries": []}, LOC)[0]
     assert row["roofline_fraction"] == ""
 
 
 def test_quality_table_has_t_intervals():
-    rows = aggregate.quality_rows(RUNS)
+    rows = records(tables.quality_table(RUNS))
     np_row, tf_row = rows
     half = T_975_DF2 * 0.02 / math.sqrt(3)
     assert np_row["accuracy_ci_low"] == pytest.approx(0.92 - half, abs=1e-6)
@@ -154,7 +168,7 @@ def test_quality_table_has_t_intervals():
 
 
 def test_performance_table_medians_quartiles_and_memory():
-    row = aggregate.performance_rows(RUNS)[0]
+    row = records(tables.performance_table(RUNS))[0]
     assert row["train_time_s_median"] == 12.0
     assert (row["train_time_s_q1"], row["train_time_s_q3"]) == (11.0, 21.0)
     assert row["reached_target"] == "2 of 3" and row["time_to_target_s_median"] == 2.0
@@ -162,7 +176,7 @@ def test_performance_table_medians_quartiles_and_memory():
 
 
 def test_inference_table_medians_over_seeds():
-    rows = aggregate.inference_rows(RUNS)
+    rows = records(tables.inference_table(RUNS))
     assert rows[0] == {
         "framework": "np",
         "api": "call",
@@ -186,8 +200,8 @@ def test_significance_pairs_every_framework_per_seed():
     preds = {
         (fw, seed): predictions(a if fw == "np" else b) for fw in ("np", "tf") for seed in range(3)
     }
-    rows = aggregate.significance_rows(RUNS, preds)
-    assert list(rows[0]) == aggregate.SIGNIFICANCE_COLUMNS
+    rows = records(tables.significance_table(RUNS, preds))
+    assert list(rows[0]) == tables.SIGNIFICANCE_COLUMNS
     assert [(r["seed"], r["framework_a"], r["framework_b"]) for r in rows] == [
         (0, "np", "tf"),
         (1, "np", "tf"),
@@ -205,55 +219,110 @@ def test_significance_refuses_different_test_labels():
     preds = {("np", 0): predictions([True, True]), ("tf", 0): predictions([True, False])}
     preds[("tf", 0)]["y_true"] = np.array([0, 1])
     with pytest.raises(ValueError, match="different test labels"):
-        aggregate.significance_rows([RUNS[0], RUNS[3]], preds)
+        records(tables.significance_table([RUNS[0], RUNS[3]], preds))
+
+
+def key(run: dict) -> dict:
+    """A run's record: what the rules pass (``params.runs``)."""
+    return {k: run[k] for k in RUN_KEYS}
+
+
+def write_run_files(layout: Layout, runs: list[dict], correct=(True, False, True)) -> list[dict]:
+    """Each run's files where the layout puts them; returns the run records."""
+    for run in runs:
+        io.write_json(run["metrics"], layout.run_file(run, "metrics.json"))
+        io.write_json(run["train"], layout.run_file(run, "train.json"))
+        io.write_csv(run["inference"], layout.run_file(run, "inference.csv"))
+        io.write_json(run["inference_info"], layout.run_file(run, "inference.json"))
+        io.write_npz(predictions(list(correct)), layout.run_file(run, "predictions.npz"))
+    io.write_json(ROOFLINE, layout.machine("roofline.json"))
+    loc = [{"framework": k, "files": 1, "loc": v} for k, v in LOC.items()]
+    io.write_csv(loc, layout.top("loc.csv"))
+    return [key(run) for run in runs]
+
+
+def arch_outputs(layout: Layout, dataset="d", arch="a") -> SimpleNamespace:
+    names = ("quality", "significance", "performance", "inference")
+    return SimpleNamespace(**{n: layout.table(dataset, arch, n) for n in names})
 
 
 def test_files_in_tables_out(tmp_path):
-    keys, paths = (
-        [],
-        {"metrics": [], "train": [], "inference": [], "inference_info": [], "predictions": []},
-    )
-    for run in RUNS:
-        key = {k: run[k] for k in ("dataset", "arch", "framework", "seed")}
-        base = tmp_path / run["framework"] / str(run["seed"])
-        keys.append(key)
-        io.write_json(run["metrics"], base / "metrics.json")
-        io.write_json(run["train"], base / "train.json")
-        io.write_csv(run["inference"], base / "inference.csv")
-        io.write_json(run["inference_info"], base / "inference.json")
-        io.write_npz(predictions([True, False, True]), base / "predictions.npz")
-        for name, file in (
-            ("metrics", "metrics.json"),
-            ("train", "train.json"),
-            ("inference", "inference.csv"),
-            ("inference_info", "inference.json"),
-            ("predictions", "predictions.npz"),
-        ):
-            paths[name].append(str(base / file))
-    runs = aggregate.load_runs(keys, **{k: v for k, v in paths.items() if k != "predictions"})
-    outputs = SimpleNamespace(
-        **{
-            n: tmp_path / f"{n}.csv"
-            for n in ("quality", "significance", "performance", "inference")
-        }
-    )
-    aggregate.write_compare(runs=runs, predictions=paths["predictions"], outputs=outputs)
-    with open(outputs.significance) as fh:
-        assert [r["p_value"] for r in csv.DictReader(fh)] == ["1.0", "", "1.0"]
-    io.write_json(ROOFLINE, tmp_path / "roofline.json")
-    io.write_csv(
-        [{"framework": k, "files": 1, "loc": v} for k, v in LOC.items()], tmp_path / "loc.csv"
-    )
-    aggregate.write_summary(
-        runs=runs,
-        roofline_path=str(tmp_path / "roofline.json"),
-        loc_path=str(tmp_path / "loc.csv"),
-        output=tmp_path / "summary.csv",
-    )
-    with open(tmp_path / "summary.csv") as fh:
-        rows = list(csv.DictReader(fh))
+    layout = Layout(str(tmp_path))
+    runs = write_run_files(layout, RUNS)
+    outputs = arch_outputs(layout)
+    tables.write_tables(runs, layout, outputs)
+    assert [r["p_value"] for r in io.read_csv(outputs.significance)] == ["1.0", "", "1.0"]
+    assert list(io.read_csv(outputs.quality)[0]) == tables.QUALITY_COLUMNS
+    aggregate.write_summary(runs, layout, layout.top("summary.csv"))
+    rows = io.read_csv(layout.top("summary.csv"))
     assert [r["framework"] for r in rows] == ["np", "tf"]
     assert rows[0]["accuracy_mean"] == "0.92" and rows[0]["loc"] == "120"
+    assert list(rows[0]) == aggregate.SUMMARY_COLUMNS
+
+
+def test_tables_match_a_computation_by_hand(tmp_path):
+    """The written files against plain-Python arithmetic on a small case: two frameworks, three
+    seeds, tf's seed 1 diverged (out of every figure, in n_seeds and the status)."""
+    diverged = make_run("tf", 1, 0.0, status="diverged", seconds=99.0, rate=50.0, rss=999.0)
+    case = [*RUNS[:4], diverged, RUNS[5]]  # figures that would show if it were counted
+    layout = Layout(str(tmp_path))
+    runs = write_run_files(layout, case)
+    aggregate.write_summary(runs, layout, layout.top("summary.csv"))
+    tables.write_tables(runs, layout, arch_outputs(layout))
+    summary = io.read_csv(layout.top("summary.csv"))
+    quality = io.read_csv(layout.table("d", "a", "quality"))
+    performance = io.read_csv(layout.table("d", "a", "performance"))
+
+    def same(cell: str, expected) -> bool:
+        return cell == "" if expected is None else float(cell) == pytest.approx(expected, rel=1e-5)
+
+    def quartiles(values):  # linear interpolation between closest ranks
+        return tuple(statistics.quantiles(values, n=4, method="inclusive")[i] for i in (0, 2))
+
+    for framework, row, q_row, p_row in zip(
+        ("np", "tf"), summary, quality, performance, strict=True
+    ):
+        group = [run for run in case if run["framework"] == framework]
+        good = [run for run in group if run["train"]["status"] == "ok"]
+        accuracy = [run["metrics"]["accuracy"] for run in good]
+        seconds = [run["train"]["total_seconds"] for run in good]
+        rates = [run["train"]["steady_samples_per_s"] for run in good]
+        p50 = statistics.median(float(run["inference"][0]["p50_ms"]) for run in good)
+        bad = len(group) - len(good)
+        assert row["framework"] == q_row["framework"] == p_row["framework"] == framework
+        assert row["n_seeds"] == q_row["n_seeds"] == str(len(group))
+        assert q_row["n_ok"] == p_row["n_ok"] == str(len(good))
+        assert row["status"] == ("ok" if bad == 0 else f"diverged ({bad} of {len(group)} seeds)")
+        expected = {
+            "accuracy_mean": statistics.mean(accuracy),
+            "accuracy_std": statistics.stdev(accuracy),
+            "f1_macro_mean": statistics.mean(run["metrics"]["f1_macro"] for run in good),
+            "train_time_s_median": statistics.median(seconds),
+            "train_samples_per_s_median": statistics.median(rates),
+            "roofline_fraction": statistics.median(rates) / 4000.0,
+            "infer_p50_ms_batch1": p50,
+            "infer_samples_per_s_best": max(
+                statistics.median(float(run["inference"][i]["samples_per_s"]) for run in good)
+                for i in range(2)  # batch 1 and batch 8 of the one API
+            ),
+            "peak_rss_mb": max(run["train"]["peak_rss_mb"] for run in good),
+        }
+        for column, value in expected.items():
+            assert same(row[column], value), (framework, column, row[column], value)
+        t = {3: T_975_DF2, 2: 12.706204736174707}[len(good)]
+        half = t * statistics.stdev(accuracy) / math.sqrt(len(good))
+        assert same(q_row["accuracy_ci_low"], statistics.mean(accuracy) - half)
+        assert same(q_row["accuracy_ci_high"], statistics.mean(accuracy) + half)
+        q1, q3 = quartiles(seconds)
+        assert same(p_row["train_time_s_q1"], q1) and same(p_row["train_time_s_q3"], q3)
+        reached = [r["train"]["time_to_target_s"] for r in good]
+        reached = [value for value in reached if value is not None]
+        assert p_row["reached_target"] == f"{len(reached)} of {len(good)}"
+        assert same(p_row["time_to_target_s_median"], statistics.median(reached))
+        rss = max(run["inference_info"]["peak_rss_mb"] for run in good)
+        assert same(p_row["peak_rss_mb_inference"], rss)
+    # Six significant digits, as written: sqrt(0.0008) = 0.0282842712...
+    assert summary[1]["accuracy_std"] == "0.0282843"
 
 
 # --- throughput.csv: tuned vs idiomatic --------------------------------------------------------
@@ -269,14 +338,14 @@ def idiomatic(framework, rates, batch_size=4):
 
 
 def test_throughput_rows_by_hand():
-    rows = aggregate.throughput_rows(RUNS, [idiomatic("np", [400.0, 600.0, 500.0])], ROOFLINE)
+    rows = throughput_rows(RUNS, [idiomatic("np", [400.0, 600.0, 500.0])], ROOFLINE)
     assert [(r["framework"], r["variant"]) for r in rows] == [
         ("np", "tuned"), ("np", "idiomatic"), ("tf", "tuned"),
     ]  # fmt: skip
     assert list(rows[0]) == aggregate.THROUGHPUT_COLUMNS
     tuned, idio, tf = rows
     assert tuned["api"] == ""  # no tuned trainer called "np"; the real ones are named:
-    torch_row = aggregate.throughput_rows([make_run("torch", 0, 0.9)], [], ROOFLINE)[0]
+    torch_row = throughput_rows([make_run("torch", 0, 0.9)], [], ROOFLINE)[0]
     assert torch_row["api"].startswith("torch_mlp.Trainer:")
     assert (tuned["n_seeds"], tuned["samples_per_s_median"]) == (3, 1000.0)  # 900, 1000, 1200
     assert (tuned["samples_per_s_q1"], tuned["samples_per_s_q3"]) == (950.0, 1100.0)
@@ -292,46 +361,36 @@ def test_throughput_rows_by_hand():
 
 
 def test_throughput_without_idiomatic_has_tuned_rows_only():
-    rows = aggregate.throughput_rows(RUNS, [], ROOFLINE)
+    rows = throughput_rows(RUNS, [], ROOFLINE)
     assert [(r["framework"], r["variant"]) for r in rows] == [("np", "tuned"), ("tf", "tuned")]
 
 
 def test_throughput_ceiling_is_taken_at_the_variants_batch_size():
     roofline = {"entries": [*ROOFLINE["entries"], {**ROOFLINE["entries"][0], "batch_size": 8,
                                                    "ceiling_samples_per_s": 1000.0}]}  # fmt: skip
-    rows = aggregate.throughput_rows(RUNS[:3], [idiomatic("np", [500.0], 8)], roofline)
+    rows = throughput_rows(RUNS[:3], [idiomatic("np", [500.0], 8)], roofline)
     assert rows[1]["ceiling_samples_per_s"] == 1000.0 and rows[1]["roofline_fraction"] == 0.5
-    rows = aggregate.throughput_rows(RUNS[:3], [idiomatic("np", [500.0], 16)], roofline)
+    rows = throughput_rows(RUNS[:3], [idiomatic("np", [500.0], 16)], roofline)
     assert rows[1]["roofline_fraction"] == "" and rows[1]["samples_per_s_median"] == 500.0
 
 
 def test_all_diverged_tuned_leaves_the_slowdown_blank():
     runs = [make_run("x", seed, 0.0, status="diverged") for seed in range(2)]
-    rows = aggregate.throughput_rows(runs, [idiomatic("x", [500.0])], ROOFLINE)
+    rows = throughput_rows(runs, [idiomatic("x", [500.0])], ROOFLINE)
     assert rows[0]["n_seeds"] == 0 and rows[0]["samples_per_s_median"] == ""
     assert rows[1]["samples_per_s_median"] == 500.0 and rows[1]["slowdown_vs_tuned"] == ""
 
 
 def test_write_throughput_from_files(tmp_path):
-    keys = [{k: run[k] for k in ("dataset", "arch", "framework", "seed")} for run in RUNS]
-    train = []
-    for key, run in zip(keys, RUNS, strict=True):
-        train.append(str(tmp_path / f"{key['framework']}{key['seed']}.json"))
-        io.write_json(run["train"], train[-1])
+    layout = Layout(str(tmp_path))
+    runs = write_run_files(layout, RUNS)
     record = idiomatic("tf", [250.0, 250.0])
     io.write_json({k: v for k, v in record.items() if k not in ("dataset", "arch")},
-                  tmp_path / "idiomatic.json")  # fmt: skip
-    io.write_json(ROOFLINE, tmp_path / "roofline.json")
-    aggregate.write_throughput(
-        runs=keys, train=train,
-        idiomatic_keys=[{"dataset": "d", "arch": "a", "framework": "tf"}],
-        idiomatic=[str(tmp_path / "idiomatic.json")],
-        roofline_path=str(tmp_path / "roofline.json"), output=tmp_path / "throughput.csv",
-    )  # fmt: skip
-    with open(tmp_path / "throughput.csv", newline="") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-    assert reader.fieldnames == aggregate.THROUGHPUT_COLUMNS
+                  layout.idiomatic("d", "a", "tf"))  # fmt: skip
+    measured = [{"dataset": "d", "arch": "a", "framework": "tf"}]
+    aggregate.write_throughput(runs, measured, layout, layout.top("throughput.csv"))
+    rows = io.read_csv(layout.top("throughput.csv"))
+    assert list(rows[0]) == aggregate.THROUGHPUT_COLUMNS
     assert [(r["framework"], r["variant"]) for r in rows] == [
         ("np", "tuned"), ("tf", "tuned"), ("tf", "idiomatic"),
     ]  # fmt: skip
@@ -339,7 +398,7 @@ def test_write_throughput_from_files(tmp_path):
 
 
 def test_bench_prints_an_aligned_table_with_roofline_percentages(tmp_path, capsys):
-    rows = aggregate.throughput_rows(RUNS, [idiomatic("np", [400.0, 600.0, 500.0])], ROOFLINE)
+    rows = throughput_rows(RUNS, [idiomatic("np", [400.0, 600.0, 500.0])], ROOFLINE)
     io.write_csv(rows, tmp_path / "throughput.csv", aggregate.THROUGHPUT_COLUMNS)
     assert throughput_table.main([str(tmp_path / "throughput.csv")]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -354,6 +413,22 @@ def test_bench_prints_an_aligned_table_with_roofline_percentages(tmp_path, capsy
 
 
 def test_bench_table_refuses_another_csv(tmp_path):
-    io.write_csv(aggregate.summary_rows(RUNS, ROOFLINE, LOC), tmp_path / "summary.csv")
+    io.write_csv(summary_rows(RUNS, ROOFLINE, LOC), tmp_path / "summary.csv")
     with pytest.raises(ValueError, match="not a throughput.csv"):
         throughput_table.read_rows(str(tmp_path / "summary.csv"))
+
+
+def test_bench_prints_each_frameworks_accuracy_from_summary_csv(tmp_path, capsys):
+    rows = throughput_rows(RUNS, [], ROOFLINE)
+    io.write_csv(rows, tmp_path / "throughput.csv", aggregate.THROUGHPUT_COLUMNS)
+    io.write_csv(summary_rows(RUNS, ROOFLINE, LOC), tmp_path / "summary.csv")
+    summary = io.read_csv(tmp_path / "summary.csv")
+    argv = [str(tmp_path / "throughput.csv"), str(tmp_path / "summary.csv")]
+    assert throughput_table.main(argv) == 0
+    out = capsys.readouterr().out.split("Test accuracy:\n")[1].splitlines()
+    assert out[0].split()[:5] == ["dataset", "arch", "framework", "seeds", "accuracy"]
+    for line, row in zip(out[2:], summary, strict=True):
+        cells = line.split()
+        assert cells[2] == row["framework"]
+        assert cells[4] == f"{float(row['accuracy_mean']):.2%}"
+        assert line.endswith(row["status"])

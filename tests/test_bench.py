@@ -101,3 +101,18 @@ def test_settings_from_the_config_mapping():
         }
     )
     assert settings == bench.Settings((1, 8), False, 7, 9, 0.5, 1)
+
+
+def test_settings_defaults_are_the_schemas():
+    import dataclasses
+    from pathlib import Path
+
+    import yaml
+
+    schema = yaml.safe_load(
+        (Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml").read_text()
+    )
+    keys = schema["properties"]["bench"]["properties"]
+    for field in dataclasses.fields(bench.Settings):
+        default = keys[field.name]["default"]
+        assert field.default == (tuple(default) if isinstance(default, list) else default), field

@@ -78,7 +78,6 @@ def test_training_for_applies_only_that_frameworks_overrides():
     assert cfg.training_for(config, "numpy")["optimizer"] == "sgd"
     assert cfg.training_for(config, "numpy")["epochs"] == DEFAULT["training"]["epochs"]
     assert cfg.training_for(config, "torch") == DEFAULT["training"]
-    assert cfg.train_spec_for(config, "numpy").lr == 0.01
 
 
 def test_idiomatic_epochs_zero_or_more_whole_epochs():

@@ -43,3 +43,10 @@ def test_contention_means_more_runnable_work_than_cores():
     assert envinfo.contention(cores + 1.0, threads=cores)
     assert envinfo.contention(3.0, threads=2) == (max(cores, 2) + 0.5 < 3.0)
     assert not envinfo.contention(None, threads=2)
+
+
+def test_every_frameworks_packages_are_recorded():
+    from mlpcompare import frameworks
+
+    for fw in frameworks.REGISTRY.values():
+        assert set(fw.packages) <= set(envinfo.PACKAGES), fw.name

@@ -7,17 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from mlpcompare import idiomatic, io, spec
+from mlpcompare import frameworks, idiomatic, io, spec
 from mlpcompare.logs import UserError
 from mlpcompare.numpy_mlp import Trainer as NumpyTrainer
 
 N, N_IN, N_OUT = 192, 8, 3
 MODEL = spec.ModelSpec(N_IN, (16,), N_OUT, "relu", 0.0)
 WEIGHTS = spec.init_weights(MODEL, 0)
-FRAMEWORKS = ("numpy", "torch", "keras")
-# Whether the loss a path reports includes the L2 penalty: torch's loop reports the criterion's
-# value, the NumPy loop adds the penalty, Keras' fit adds the kernel regularisers' losses.
-REPORTS_PENALTY = {"numpy": True, "torch": False, "keras": True}
+FRAMEWORKS = frameworks.NAMES
 
 
 def blobs(n: int = N, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +67,7 @@ def test_same_weights_and_recipe_as_the_tuned_numpy_trainer(framework):
     agree. (Keras' own Adam puts epsilon elsewhere; with these gradients that is far below
     the tolerance.)"""
     x, y = blobs()
+    path = idiomatic.module(framework)
     train_spec = spec.TrainSpec(lr=0.05, lr_decay=0.5, weight_decay=0.01, batch_size=N)
     tuned = NumpyTrainer(MODEL, train_spec, WEIGHTS, x, y, seed=0, device="cpu")
     expected = []
@@ -80,10 +78,8 @@ def test_same_weights_and_recipe_as_the_tuned_numpy_trainer(framework):
             if name.startswith("W")
         )
         loss = tuned.step(x, y, train_spec.lr_at(epoch))  # cross-entropy + penalty
-        expected.append(loss if REPORTS_PENALTY[framework] else loss - penalty)
-    history = idiomatic.module(framework).train_epochs(
-        MODEL, train_spec, WEIGHTS, x, y, seed=0, device="cpu", epochs=3
-    )
+        expected.append(loss if path.LOSS_INCLUDES_PENALTY else loss - penalty)
+    history = path.train_epochs(MODEL, train_spec, WEIGHTS, x, y, seed=0, device="cpu", epochs=3)
     assert [h["train_loss"] for h in history] == pytest.approx(expected, rel=2e-4)
 
 

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+from reference_mlp import NUMPY_ACTIVATIONS
 
 from mlpcompare import keras_mlp
 from mlpcompare.spec import ModelSpec, TrainSpec, batch_order, init_weights
@@ -13,11 +14,6 @@ keras = keras_mlp.keras
 tf = keras_mlp.tf
 
 SPEC = ModelSpec(n_in=6, hidden=(8, 5), n_out=3)
-ACTIVATIONS = {
-    "relu": lambda z: np.maximum(z, 0.0),
-    "tanh": np.tanh,
-    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
-}
 
 
 def _data(n=16, spec=SPEC, seed=0):
@@ -41,7 +37,7 @@ def _forward(params, x, activation="relu"):
         inputs.append(a)
         z = a @ params[f"W{i}"].astype(np.float64) + params[f"b{i}"]
         pre.append(z)
-        a = ACTIVATIONS[activation](z) if i < n_layers - 1 else z
+        a = NUMPY_ACTIVATIONS[activation](z) if i < n_layers - 1 else z
     return a, inputs, pre
 
 
@@ -85,7 +81,7 @@ def _assert_params_close(actual, expected, atol):
         np.testing.assert_allclose(actual[k], expected[k], rtol=0, atol=atol, err_msg=k)
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(NUMPY_ACTIVATIONS))
 def test_forward_matches_numpy(activation):
     spec = ModelSpec(n_in=6, hidden=(8, 5), n_out=3, activation=activation)
     params = init_weights(spec, seed=3)

@@ -1,9 +1,13 @@
 """The comparison figures: what they derive is right, and every case draws, diverged runs too."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from mlpcompare import io, plots
+from mlpcompare import figures, io, perf_plots, plots
+from mlpcompare.figures import ArchData
+from mlpcompare.layout import Layout
 
 CLASSES = ["0", "1", "2"]
 
@@ -57,6 +61,10 @@ MIXED = [run("numpy", 0), run("numpy", 1, epochs=3), run("keras", 0), run("keras
 ALL_DIVERGED = [run("numpy", 0, "diverged"), run("keras", 0, "diverged")]
 
 
+def arch_data(runs=(), performance=(), inference=(), ceilings=None, idiomatic=None) -> ArchData:
+    return ArchData(list(runs), list(performance), list(inference), ceilings or {}, idiomatic or {})
+
+
 def is_png(path) -> bool:
     return path.read_bytes()[:4] == b"\x89PNG"
 
@@ -83,15 +91,62 @@ def test_confusion_counts_read_rows_as_true_by_predicted():
     assert counts.shape == (3, 3) and counts.trace() == 30 and counts.sum() == 36
 
 
-def test_roofline_ceiling_is_taken_at_each_frameworks_batch_size():
-    roofline = {"entries": [
-        {"dataset": "d", "arch": "a", "batch_size": 8, "ceiling_samples_per_s": 5e4},
-        {"dataset": "d", "arch": "a", "batch_size": 64, "ceiling_samples_per_s": 9e4},
-    ]}  # fmt: skip
+def write_arch_tree(root, runs, batch_sizes) -> Layout:
+    """The files the plots rule reads for ``runs`` (records with their contents), under ``root``."""
+    results = Layout(str(root))
+    for run in runs:
+        io.write_json(run["train"], results.run_file(run, "train.json"))
+        io.write_json(run["metrics"], results.run_file(run, "metrics.json"))
+        io.write_csv(run["history"], results.run_file(run, "history.csv"))
+        io.write_csv(run["confusion"], results.run_file(run, "confusion.csv"))
+    entries = [
+        {"dataset": "d", "arch": "a", "batch_size": b, "ceiling_samples_per_s": c}
+        for b, c in batch_sizes.items()
+    ]
+    io.write_json({"entries": entries}, results.machine("roofline.json"))
+    io.write_csv([performance("numpy")], results.table("d", "a", "performance"))
+    io.write_csv(inference_rows(), results.table("d", "a", "inference"))
+    throughput = [
+        {
+            "dataset": "d",
+            "arch": "a",
+            "framework": "keras",
+            "variant": v,
+            "samples_per_s_median": "1",
+        }
+        for v in ("tuned", "idiomatic")
+    ]
+    io.write_csv(throughput, results.top("throughput.csv"))
+    return results
+
+
+def test_arch_data_reads_each_runs_files_and_its_ceiling_at_its_batch_size(tmp_path):
     runs = [run("numpy", 0), run("keras", 0)]
     runs[1]["train"]["training"] = {"batch_size": 64}
-    assert plots.roofline_ceilings(roofline, "d", "a", runs) == {"numpy": 5e4, "keras": 9e4}
-    assert plots.roofline_ceilings(roofline, "d", "other", runs) == {"numpy": None, "keras": None}
+    results = write_arch_tree(tmp_path, runs, {8: 5e4, 64: 9e4})
+    records = [{k: r[k] for k in ("dataset", "arch", "framework", "seed")} for r in runs]
+    data = figures.read_arch_data(records, results)
+    assert [r["framework"] for r in data.runs] == ["numpy", "keras"]
+    assert data.runs[0]["history"][0]["epoch"] == "1"
+    assert data.ceilings == {"numpy": 5e4, "keras": 9e4}
+    assert list(data.idiomatic) == ["keras"]
+    assert data.performance[0]["framework"] == "numpy"
+
+
+def test_a_ceiling_not_measured_is_none(tmp_path):
+    results = write_arch_tree(tmp_path, [run("numpy", 0)], {256: 5e4})
+    data = figures.read_arch_data(
+        [{"dataset": "d", "arch": "a", "framework": "numpy", "seed": 0}], results
+    )
+    assert data.ceilings == {"numpy": None}
+
+
+def test_every_registered_figure_has_a_drawing_function_and_a_caption():
+    root = Path(__file__).resolve().parent.parent
+    for name, figure in {**figures.FIGURES, **figures.EDA_FIGURES}.items():
+        assert callable(figure.function()), name
+    for name in figures.FIGURES:
+        assert (root / "report" / "captions" / f"{name}.rst").is_file(), name
 
 
 @pytest.mark.parametrize("runs", [MIXED, ALL_DIVERGED], ids=["mixed", "all-diverged"])
@@ -103,49 +158,45 @@ def test_run_figures_draw_with_diverged_seeds(runs, tmp_path):
         plots.per_class_f1,
     ):
         path = tmp_path / f"{draw.__name__}.png"
-        draw(runs, path)
+        draw(arch_data(runs), path)
         assert is_png(path), draw.__name__
 
 
 def test_training_figure_draws_bars_ceilings_and_diverged(tmp_path):
     rows = [performance("numpy"), performance("torch"), performance("keras", ok=False)]
     path = tmp_path / "training.png"
-    plots.training_performance(rows, {"numpy": 2e4, "torch": None, "keras": 2e4}, path)
+    ceilings = {"numpy": 2e4, "torch": None, "keras": 2e4}
+    perf_plots.training_performance(arch_data(performance=rows, ceilings=ceilings), path)
     assert is_png(path)
 
 
 def test_inference_figure_draws_one_line_per_framework_and_api(tmp_path):
-    plots.inference_latency(inference_rows(), tmp_path / "inference.png")
-    plots.inference_latency([], tmp_path / "none.png")  # every run diverged: nothing measured
+    perf_plots.inference_latency(arch_data(inference=inference_rows()), tmp_path / "inference.png")
+    # every run diverged: nothing measured
+    perf_plots.inference_latency(arch_data(), tmp_path / "none.png")
     assert is_png(tmp_path / "inference.png") and is_png(tmp_path / "none.png")
 
 
-def test_read_runs_reads_json_and_csv_in_key_order(tmp_path):
-    keys = [{"framework": "numpy", "seed": 0}, {"framework": "torch", "seed": 0}]
-    for key in keys:
-        io.write_json({"status": key["framework"]}, tmp_path / f"{key['framework']}.json")
-        io.write_csv([{"epoch": 1}], tmp_path / f"{key['framework']}.csv")
-    runs = plots.read_runs(
-        keys,
-        train=[tmp_path / "numpy.json", tmp_path / "torch.json"],
-        history=[tmp_path / "numpy.csv", tmp_path / "torch.csv"],
-    )
-    assert [r["train"]["status"] for r in runs] == ["numpy", "torch"]
-    assert runs[0]["history"] == [{"epoch": "1"}]
+def test_draw_makes_every_figure_of_a_registry(tmp_path):
+    outputs = {name: str(tmp_path / f"{name}.png") for name in figures.FIGURES}
+    data = arch_data(MIXED, [performance("numpy"), performance("keras")], inference_rows())
+    figures.draw(data, outputs)
+    assert all(is_png(Path(path)) for path in outputs.values())
 
 
 def test_training_figure_draws_the_idiomatic_variant_hatched_beside_the_tuned(
     tmp_path, monkeypatch
 ):
     drawn = []
-    monkeypatch.setattr(plots, "save", lambda fig, path: drawn.append(fig))
+    monkeypatch.setattr(perf_plots, "save", lambda fig, path: drawn.append(fig))
     rows = [performance("numpy"), performance("torch"), performance("keras", ok=False)]
     idiomatic = {
         fw: {"framework": fw, "samples_per_s_median": "300", "samples_per_s_q1": "250",
              "samples_per_s_q3": "350"}
         for fw in ("numpy", "keras")
     }  # fmt: skip
-    plots.training_performance(rows, {"numpy": 2e4, "torch": 2e4}, tmp_path / "t.png", idiomatic)
+    data = arch_data(performance=rows, ceilings={"numpy": 2e4, "torch": 2e4}, idiomatic=idiomatic)
+    perf_plots.training_performance(data, tmp_path / "t.png")
     rate = drawn[0].axes[1]
     bars = {(round(p.get_x() + p.get_width() / 2, 2), p.get_height(), bool(p.get_hatch()))
             for p in rate.patches}  # fmt: skip

@@ -4,6 +4,7 @@ import base64
 import contextlib
 import os
 import re
+import shutil
 import zipfile
 from html import escape
 from html.parser import HTMLParser
@@ -11,10 +12,15 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, snakemake
-from fake_results import STYLE, TEMPLATE, config, read_csv, render, write_results
+from fake_results import ASSETS, config, render, write_results
 from test_report_browser import assert_renders_cleanly, chromium, inspect  # noqa: F401
 
-from mlpcompare import report
+from mlpcompare import figures, frameworks, report
+from mlpcompare.io import read_csv
+
+TEMPLATE = ASSETS / "templates" / "report.html.j2"
+STYLE = ASSETS / "style.css"
+N_FW = len(frameworks.NAMES)  # fake_results and the tiny run compare every framework
 
 SECTIONS = (
     "run", "summary", "references", "data", "results", "throughput", "significance", "roofline",
@@ -107,7 +113,7 @@ def throughput_section(html: str) -> str:
 
 def test_throughput_table_labels_each_variant_and_idiomatic_api(fake):
     rows = read_csv(fake["results"] / "throughput.csv")
-    assert [r["variant"] for r in rows] == ["tuned", "idiomatic"] * 3
+    assert [r["variant"] for r in rows] == ["tuned", "idiomatic"] * N_FW
     section = throughput_section(fake["html"])
     for row in rows:
         fw, variant = row["framework"], row["variant"]
@@ -119,13 +125,11 @@ def test_throughput_table_labels_each_variant_and_idiomatic_api(fake):
         assert f">{report.percent(row['roofline_fraction'])}<" in cells
         assert f">{report.fmt(row['slowdown_vs_tuned'])}<" in cells
     idiomatic = [r for r in rows if r["variant"] == "idiomatic"]
-    assert {r["api"] for r in idiomatic} == {
-        f"{fw} convenient path" for fw in ("numpy", "torch", "keras")
-    }
+    assert {r["api"] for r in idiomatic} == {f"{fw} convenient path" for fw in frameworks.NAMES}
     # fake_results: the idiomatic rate is a third of the tuned one; keras' tuned median has only
     # seed 0 (5000/s; seed 1 diverged), its idiomatic one both seeds' (5050/3 samples/s)
     slowdowns = {r["framework"]: r["slowdown_vs_tuned"] for r in idiomatic}
-    assert slowdowns == {"numpy": "3.0", "torch": "3.0", "keras": "2.9703"}
+    assert slowdowns == {"numpy": "3.0", "torch": "3.0", "keras": "2.9703", "jax": "3.0"}
     assert "no-idiomatic" not in fake["page"].ids
 
 
@@ -137,12 +141,14 @@ def test_report_renders_without_the_idiomatic_variant(tmp_path):
     page = Page(html)
     assert "throughput" in page.ids and "no-idiomatic" in page.ids
     section = throughput_section(html)
-    assert section.count('data-variant="tuned"') == 3 and 'data-variant="idiomatic"' not in section
+    assert (
+        section.count('data-variant="tuned"') == N_FW and 'data-variant="idiomatic"' not in section
+    )
     assert len(page.images) == 3 + 6
 
 
 def test_autoescape_is_on_for_the_html_template():
-    env = report.environment_for(TEMPLATE.parent)
+    env = report.environment_for(TEMPLATE.parent, {})
     assert env.autoescape(TEMPLATE.name) is True
     rendered = env.from_string("{{ x }}").render(x="<b>")
     assert rendered == "&lt;b&gt;"
@@ -176,7 +182,7 @@ def test_every_section_is_there(fake):
 
 
 def test_summary_numbers_are_those_of_summary_csv(fake):
-    assert check_summary(fake["page"], fake["results"] / "summary.csv") == 3 * 16
+    assert check_summary(fake["page"], fake["results"] / "summary.csv") == N_FW * 16
 
 
 def test_code_size_comes_from_loc_csv(fake):
@@ -223,43 +229,56 @@ def test_config_strings_are_escaped(fake):
     assert "&lt;script&gt;alert(&#39;mirror&#39;)&lt;/script&gt;" in html
 
 
-def test_the_report_reads_only_what_it_is_given(fake):
-    results = report.Results(fake["results"])
-    report.load_context(results, config=fake["config"], runs=fake["keys"], css="")
-    everything = [str(p) for p in fake["results"].rglob("*") if p.is_file()]
-    assert report.undeclared(results.read, everything) == []
-    partial = [p for p in everything if not p.endswith("summary.csv")]
-    assert report.undeclared(results.read, partial) == [str(fake["results"] / "summary.csv")]
+def test_captions_come_from_the_caption_files(fake):
+    text = " ".join(" ".join(fake["page"].text).split())
+    for name in figures.FIGURES:
+        caption = report.Assets(ASSETS).caption(name, dataset="digits", arch="mlp-8")
+        assert "{{" not in caption and "``" not in caption
+        assert caption in text, name
+    assert "Learning curves on digits with mlp-8" in text
 
 
-def test_write_report_refuses_undeclared_inputs(fake, tmp_path):
-    kwargs = dict(
-        root=str(fake["results"]), template=str(TEMPLATE), style=str(STYLE),
-        config=fake["config"], runs=fake["keys"], output=str(tmp_path / "report.html"),
+def test_column_labels_and_references_come_from_the_data_files(fake):
+    assets = report.Assets(ASSETS)
+    assert assets.labels["n_seeds"] == "seeds"
+    assert {ref["framework"] for ref in assets.references["notebook"]} <= set(frameworks.NAMES)
+    text = " ".join(fake["page"].text)
+    assert "macro F1, mean" in text
+
+
+def test_every_framework_has_its_registry_colour_in_the_page(fake):
+    for name, fw in frameworks.REGISTRY.items():
+        assert f".fw-{name} {{ border-color: {fw.colour}; }}" in fake["html"]
+
+
+def test_write_report_writes_the_page(fake, tmp_path):
+    output = tmp_path / "out" / "report.html"
+    report.write_report(
+        root=str(fake["results"]), assets=str(ASSETS), config=fake["config"],
+        runs=fake["keys"], output=str(output),
     )  # fmt: skip
-    with pytest.raises(RuntimeError, match="does not declare"):
-        report.write_report(**kwargs, declared=[])
-    assert not (tmp_path / "report.html").exists()
-    everything = [str(p) for p in fake["results"].rglob("*") if p.is_file()]
-    report.write_report(**kwargs, declared=everything)
-    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert output.read_text().startswith("<!DOCTYPE html>")
+    assert [p.name for p in output.parent.iterdir()] == ["report.html"]  # no temporary left
 
 
-def test_stylesheet_cannot_close_the_style_element(fake):
+def test_stylesheet_cannot_close_the_style_element(fake, tmp_path):
+    assets = tmp_path / "report"
+    shutil.copytree(ASSETS, assets)
+    (assets / "style.css").write_text("b {} </style><script>")
     with pytest.raises(ValueError, match="</style"):
         report.load_context(
-            report.Results(fake["results"]), config=fake["config"], runs=fake["keys"],
-            css="b {} </style><script>",
+            report.Results(fake["results"]), report.Assets(assets), config=fake["config"],
+            runs=fake["keys"],
         )  # fmt: skip
 
 
 def test_plots_rule_makes_the_figures_the_report_embeds():
     rules = (ROOT / "rules" / "report.smk").read_text()
-    made = re.findall(r'"results/\{dataset\}/\{arch\}/plots/(\w+)\.png"', rules)
-    assert made == list(report.FIGURES)
-    for stem in report.FIGURES:
-        assert f'"{stem}",' in rules  # in the report rule's inputs too
-        assert (ROOT / "report" / "captions" / f"{stem}.rst").is_file()
+    plots_rule, report_rule = rules.split("rule report:")
+    assert "for name, figure in figures.FIGURES.items()" in plots_rule
+    assert "for name in figures.FIGURES" in report_rule
+    for name in figures.FIGURES:
+        assert (ROOT / "report" / "captions" / f"{name}.rst").is_file()
 
 
 # --- The rules, end to end on a tiny digits run ----------------------------------------------
@@ -293,7 +312,7 @@ def edited(path: Path, line: str):
 def test_workflow_report_matches_summary(tiny_run):
     html = (tiny_run / "results" / "report.html").read_text()
     assert not re.search(r"https?://", html)
-    assert check_summary(Page(html), tiny_run / "results" / "summary.csv") == 3 * 16
+    assert check_summary(Page(html), tiny_run / "results" / "summary.csv") == N_FW * 16
 
 
 @pytest.mark.slow
@@ -326,5 +345,5 @@ def test_snakemake_report_zip(tiny_run):
     assert made.returncode == 0, made.stderr[-2000:]
     with zipfile.ZipFile(tiny_run / "report.zip") as archive:
         files = {Path(name).name for name in archive.namelist()}
-    assert {f"{stem}.png" for stem in report.FIGURES} <= files
+    assert {f"{name}.png" for name in figures.FIGURES} <= files
     assert "report.html" in files

@@ -5,11 +5,13 @@ import json
 import pytest
 from conftest import snakemake
 
+from mlpcompare import frameworks
+
 
 @pytest.mark.slow
 def test_every_framework_and_seed_trained_from_the_shared_initialisation(tiny_run):
     runs = tiny_run / "results" / "digits" / "mlp-32"
-    for fw in ("numpy", "torch", "keras"):
+    for fw in frameworks.NAMES:
         for seed in (0, 1):
             summary = json.loads((runs / fw / f"seed{seed}" / "train.json").read_text())
             assert summary["status"] == "ok"
@@ -68,7 +70,7 @@ def test_summary_has_every_design_column_filled_for_each_framework(tiny_run):
     header = lines[0].split(",")
     assert header == [*DESIGN_COLUMNS, "status"]
     rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
-    assert [r["framework"] for r in rows] == ["numpy", "torch", "keras"]
+    assert [r["framework"] for r in rows] == list(frameworks.NAMES)
     for row in rows:
         assert all(row[c] != "" for c in DESIGN_COLUMNS), row
         assert row["n_seeds"] == "2" and row["status"] == "ok"

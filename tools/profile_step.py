@@ -40,7 +40,7 @@ def timed(obj, name: str, label: str, spent: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("framework", choices=["numpy", "torch", "keras"])
+    parser.add_argument("framework", help="a name of the registry (mlpcompare.frameworks)")
     parser.add_argument("split")
     parser.add_argument("init")
     parser.add_argument("--src", default=str(ROOT / "src"), help="mlpcompare to import")
@@ -53,8 +53,11 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, args.src)
-    from mlpcompare import io, runs
+    from mlpcompare import frameworks, io, runs
     from mlpcompare.spec import batch_order
+
+    if args.framework not in frameworks.NAMES:
+        parser.error(f"framework must be one of {', '.join(frameworks.NAMES)}")
 
     config = yaml.safe_load(Path(args.config).read_text())
     module, device = runs.prepare_framework(args.framework, args.threads, "cpu")

@@ -1,3 +1,4 @@
-"""mlpcompare: the same MLP trained in NumPy, PyTorch and Keras, compared honestly."""
+"""mlpcompare: the same MLP trained in NumPy, PyTorch, Keras and JAX, compared honestly.
 
-FRAMEWORKS = ("numpy", "torch", "keras")
+The frameworks are listed in :mod:`mlpcompare.frameworks` (the registry) and nowhere else.
+"""

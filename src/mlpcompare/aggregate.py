@@ -1,27 +1,33 @@
-"""Many runs into a few tables: summary.csv, throughput.csv (training throughput of the tuned
-trainers and of the idiomatic variant), and per dataset x architecture the quality (95 % CIs),
-significance (McNemar), performance (medians and IQR) and inference tables.
+"""Many runs into a few tables: summary.csv and throughput.csv (training throughput of the tuned
+trainers and of the idiomatic variant) here; per dataset x architecture the quality (95 % CIs),
+significance (McNemar), performance (medians and IQR) and inference tables in
+:mod:`mlpcompare.tables`.
 
-A *run* here is one (dataset, arch, framework, seed) as a dict of what its jobs wrote:
-``metrics`` (metrics.json), ``train`` (train.json), ``inference`` (inference.csv rows) and
-``inference_info`` (inference.json). The table functions are pure; :func:`load_runs` reads files.
+A run travels as its record (``dataset``, ``arch``, ``framework``, ``seed``: see
+:mod:`mlpcompare.layout`); :func:`load_runs` adds what its jobs wrote: ``metrics``
+(metrics.json), ``train`` (train.json), ``inference`` (inference.csv rows) and
+``inference_info`` (inference.json). The table functions are pure: they take loaded runs and
+return a DataFrame with NaN (or ``<NA>``) where a figure is undefined; :func:`cleaned` turns it
+into what the files hold (six significant digits, blanks), and the ``write_*`` functions read
+the files through a :class:`~mlpcompare.layout.Layout` and write the tables.
 
 Diverged seeds (train.json ``status`` other than ``ok``) are left out of every figure taken over
 seeds: their quality is undefined, and their time and epoch counts stop short. They still count
-in ``n_seeds``, and the ``status`` column says how many there were.
+in ``n_seeds``, and the ``status`` column says how many there were. Groups keep their first-seen
+order (frameworks in run order).
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import math
-from collections.abc import Iterable
-from itertools import combinations
+import os
+from collections.abc import Iterable, Mapping
 
 import numpy as np
+import pandas as pd
 
-from mlpcompare import io, roofline, stats
+from mlpcompare import frameworks, io, roofline
+from mlpcompare.layout import RUN_KEYS, Layout
 
 SUMMARY_COLUMNS = [
     "dataset", "arch", "framework", "n_seeds", "accuracy_mean", "accuracy_std",
@@ -31,345 +37,277 @@ SUMMARY_COLUMNS = [
     # Beyond the contract's columns: which seeds diverged (they are left out of the figures).
     "status",
 ]  # fmt: skip
-QUALITY_COLUMNS = [
-    "framework", "n_seeds", "n_ok",
-    "accuracy_mean", "accuracy_std", "accuracy_ci_low", "accuracy_ci_high",
-    "f1_macro_mean", "f1_macro_std", "f1_macro_ci_low", "f1_macro_ci_high",
-    "precision_macro_mean", "recall_macro_mean", "test_loss_mean",
-]  # fmt: skip
-PERFORMANCE_COLUMNS = [
-    "framework", "n_ok", "train_time_s_median", "train_time_s_q1", "train_time_s_q3",
-    "first_epoch_s_median", "train_samples_per_s_median", "train_samples_per_s_q1",
-    "train_samples_per_s_q3", "epochs_median", "time_to_target_s_median", "reached_target",
-    "peak_rss_mb_train", "peak_rss_mb_inference",
-]  # fmt: skip
-INFERENCE_COLUMNS = ["framework", "api", "batch_size", "n_ok", "p50_ms", "p90_ms", "samples_per_s"]
-SIGNIFICANCE_COLUMNS = [
-    "seed", "framework_a", "framework_b", "n_test", "accuracy_a", "accuracy_b",
-    "b", "c", "statistic", "p_value", "p_holm",
-]  # fmt: skip
 THROUGHPUT_COLUMNS = [
     "dataset", "arch", "framework", "variant", "api", "n_seeds", "samples_per_s_median",
     "samples_per_s_q1", "samples_per_s_q3", "roofline_fraction", "ceiling_samples_per_s",
     "slowdown_vs_tuned",
 ]  # fmt: skip
-# How the tuned trainers (the accuracy reference) train, for throughput.csv's api column; the
-# idiomatic variant names its own path in idiomatic.json.
-TUNED_APIS = {
-    "numpy": "numpy_mlp.Trainer: buffers allocated once, arrays indexed by the shared permutation",
-    "torch": "torch_mlp.Trainer: tensors indexed by the shared permutation, fused Adam/SGD",
-    "keras": "keras_mlp.Trainer: tensors indexed by the shared permutation, epoch in one tf.function",
+GROUP = ["dataset", "arch", "framework"]
+# What a run's files contribute to the tables: loaded-run part -> file name in the run folder.
+RUN_FILES = {
+    "metrics": "metrics.json",
+    "train": "train.json",
+    "inference": "inference.csv",
+    "inference_info": "inference.json",
 }
-CONFIDENCE = 0.95
+METRIC_FIELDS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "test_loss")
+TRAIN_FIELDS = (
+    "total_seconds", "epochs_run", "steady_samples_per_s", "first_epoch_seconds",
+    "time_to_target_s", "peak_rss_mb",
+)  # fmt: skip
+FIGURES = [*METRIC_FIELDS, *TRAIN_FIELDS, "inference_peak_rss_mb"]
+INFERENCE_FIGURES = ["p50_ms", "p90_ms", "samples_per_s"]
+RATE_COLUMNS = [*GROUP, "variant", "api", "batch_size", "rate"]
 
 
-def ok(run: dict) -> bool:
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_runs(
+    runs: Iterable[Mapping], layout: Layout, parts: Iterable[str] = tuple(RUN_FILES)
+) -> list[dict]:
+    """Each run record with the files ``parts`` (keys of :data:`RUN_FILES`) read into it."""
+    parts = list(parts)
+    return [
+        {key: run[key] for key in RUN_KEYS}
+        | {part: _read(layout.run_file(run, RUN_FILES[part])) for part in parts}
+        for run in runs
+    ]
+
+
+def _read(path: str):
+    return io.read_csv(path) if path.endswith(".csv") else io.read_json(path)
+
+
+def read_loc(path: str | os.PathLike) -> dict[str, int]:
+    """loc.csv as framework -> lines of code."""
+    return {row["framework"]: int(row["loc"]) for row in io.read_csv(path)}
+
+
+def ok(run: Mapping) -> bool:
     return run["train"]["status"] == "ok"
 
 
+def run_frame(runs: list[dict]) -> pd.DataFrame:
+    """One row per loaded run: its keys, ``ok``, the training ``batch_size`` and the figures of
+    :data:`FIGURES` (``inference_peak_rss_mb`` from inference.json). A diverged run's figures
+    are NaN, so every aggregate over seeds leaves it out; a part not loaded leaves NaN too."""
+    rows = []
+    for run in runs:
+        train = run["train"]
+        rows.append(
+            {key: run[key] for key in RUN_KEYS}
+            | {"ok": ok(run), "batch_size": train["training"]["batch_size"]}
+            | {name: run.get("metrics", {}).get(name) for name in METRIC_FIELDS}
+            | {name: train.get(name) for name in TRAIN_FIELDS}
+            | {"inference_peak_rss_mb": run.get("inference_info", {}).get("peak_rss_mb")}
+        )
+    frame = pd.DataFrame(rows, columns=[*RUN_KEYS, "ok", "batch_size", *FIGURES])
+    frame["ok"] = frame["ok"].astype(bool)
+    frame[FIGURES] = frame[FIGURES].apply(pd.to_numeric).where(frame["ok"], axis=0)
+    return frame
+
+
+def inference_frame(runs: list[dict]) -> pd.DataFrame:
+    """Every inference.csv row of the non-diverged runs, with the run's keys, as numbers."""
+    rows = [
+        {key: run[key] for key in RUN_KEYS} | {"api": row["api"], "batch_size": row["batch_size"]}
+        | {name: row[name] for name in INFERENCE_FIGURES}
+        for run in runs
+        if ok(run)
+        for row in run["inference"]
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=[*RUN_KEYS, "api", "batch_size", *INFERENCE_FIGURES])
+    return frame.astype({"batch_size": "int64", **dict.fromkeys(INFERENCE_FIGURES, "float64")})
+
+
+# --- shared pieces ----------------------------------------------------------------------------
+
+
+def grouped(frame: pd.DataFrame, keys: list[str]):
+    """``frame`` grouped by ``keys``, groups in first-seen order."""
+    return frame.groupby(keys, sort=False)
+
+
+def spread(values) -> pd.DataFrame:
+    """Median, first and third quartile (linear interpolation) of a grouped column."""
+    return pd.DataFrame(
+        {"median": values.median(), "q1": values.quantile(0.25), "q3": values.quantile(0.75)}
+    )
+
+
+def status(n_seeds: pd.Series, n_ok: pd.Series) -> pd.Series:
+    """ "ok", or how many seeds diverged, e.g. "diverged (1 of 3 seeds)"."""
+    bad = n_seeds - n_ok
+    text = "diverged (" + bad.astype(str) + " of " + n_seeds.astype(str) + " seeds)"
+    return text.where(bad > 0, "ok")
+
+
+def inference_medians(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per ``keys``, API and batch size: medians over the non-diverged seeds of p50, p90 and
+    samples/s (``frame``: :func:`inference_frame`); ``n_ok``: the seeds they are taken over."""
+    medians = grouped(frame, [*keys, "api", "batch_size"]).agg(
+        n_ok=("p50_ms", "size"), **{name: (name, "median") for name in INFERENCE_FIGURES}
+    )
+    return medians.reset_index()
+
+
+def ceilings(keys: pd.DataFrame, roofline_data: dict) -> pd.Series:
+    """The roofline ceiling (samples/s) at each row's ``dataset``, ``arch`` and ``batch_size``
+    (:func:`mlpcompare.roofline.find`); NaN where none was measured."""
+    found = (
+        roofline.find(roofline_data, dataset, arch, int(batch))
+        for dataset, arch, batch in keys[["dataset", "arch", "batch_size"]].itertuples(index=False)
+    )
+    values = [entry["ceiling_samples_per_s"] if entry else math.nan for entry in found]
+    return pd.Series(values, index=keys.index, dtype="float64")
+
+
 def _clean(value):
-    """Tables hold numbers or blanks: NaN and None become an empty cell."""
-    if value is None:
+    """Tables hold numbers or blanks: NaN, None and <NA> become an empty cell."""
+    if value is None or value is pd.NA:
         return ""
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):
             return ""
         return float(f"{value:.6g}")  # six significant digits: what the measurements support
+    if isinstance(value, np.integer):
+        return int(value)
     return value
 
 
-def _row(values: dict, columns: list[str]) -> dict:
-    return {column: _clean(values.get(column)) for column in columns}
+def cleaned(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as its file holds it: floats to six significant digits, blanks for NaN."""
+    return table.astype(object).map(_clean)
 
 
-def groups(runs: Iterable[dict], keys: tuple[str, ...]) -> dict[tuple, list[dict]]:
-    """Runs grouped by the values of ``keys``, groups and runs in first-seen order."""
-    grouped: dict[tuple, list[dict]] = {}
-    for run in runs:
-        grouped.setdefault(tuple(run[k] for k in keys), []).append(run)
-    return grouped
+# --- summary.csv ------------------------------------------------------------------------------
 
 
-def status(runs: list[dict]) -> str:
-    """ "ok", or how many seeds diverged, e.g. "diverged (1 of 3 seeds)"."""
-    bad = sum(not ok(run) for run in runs)
-    return "ok" if bad == 0 else f"diverged ({bad} of {len(runs)} seeds)"
-
-
-def _metric(runs: list[dict], name: str) -> list[float]:
-    return [run["metrics"][name] for run in runs if ok(run)]
-
-
-def _train(runs: list[dict], name: str) -> list[float]:
-    return [run["train"][name] for run in runs if ok(run) and run["train"][name] is not None]
-
-
-def inference_medians(runs: list[dict]) -> list[dict]:
-    """Per API and batch size: medians over the non-diverged seeds of p50, p90 and samples/s."""
-    cases: dict[tuple, list[dict]] = {}
-    for run in runs:
-        if ok(run):
-            for row in run["inference"]:
-                cases.setdefault((row["api"], int(row["batch_size"])), []).append(row)
-    return [
-        {
-            "api": api,
-            "batch_size": batch,
-            "n_ok": len(rows),
-            "p50_ms": stats.median([float(r["p50_ms"]) for r in rows]),
-            "p90_ms": stats.median([float(r["p90_ms"]) for r in rows]),
-            "samples_per_s": stats.median([float(r["samples_per_s"]) for r in rows]),
-        }
-        for (api, batch), rows in cases.items()
-    ]
-
-
-def summary_row(runs: list[dict], roofline_data: dict, loc: dict[str, int]) -> dict:
-    """One summary.csv row for the seeds of one (dataset, arch, framework).
+def summary_table(runs: list[dict], roofline_data: dict, loc: Mapping[str, int]) -> pd.DataFrame:
+    """summary.csv: one row per (dataset, arch, framework).
 
     Quality: mean and sample std over seeds. Times, epochs, throughput: medians over seeds.
     ``roofline_fraction``: median steady-state training samples/s over the ceiling measured for
-    this dataset, architecture and the framework's batch size. Inference: the best API's p50 at
-    batch 1 (lowest) and samples/s at the best batch size (highest), each a median over seeds;
-    the per-API figures are in the architecture's inference.csv. ``peak_rss_mb``: the largest
-    training peak over seeds.
+    this dataset, architecture and the framework's batch size (that of its first run).
+    Inference: the best API's p50 at batch 1 (lowest) and samples/s at the best batch size
+    (highest), each a median over seeds; the per-API figures are in the architecture's
+    inference.csv. ``peak_rss_mb``: the largest training peak over seeds.
     """
-    first = runs[0]
-    samples_per_s = stats.median(_train(runs, "steady_samples_per_s"))
-    entry = roofline.find(
-        roofline_data, first["dataset"], first["arch"], first["train"]["training"]["batch_size"]
+    frame = run_frame(runs)
+    table = grouped(frame, GROUP).agg(
+        n_seeds=("ok", "size"),
+        n_ok=("ok", "sum"),
+        batch_size=("batch_size", "first"),
+        accuracy_mean=("accuracy", "mean"),
+        accuracy_std=("accuracy", "std"),
+        precision_macro_mean=("precision_macro", "mean"),
+        recall_macro_mean=("recall_macro", "mean"),
+        f1_macro_mean=("f1_macro", "mean"),
+        f1_macro_std=("f1_macro", "std"),
+        train_time_s_median=("total_seconds", "median"),
+        epochs_median=("epochs_run", "median"),
+        train_samples_per_s_median=("steady_samples_per_s", "median"),
+        peak_rss_mb=("peak_rss_mb", "max"),
     )
-    infer = inference_medians(runs)
-    batch1 = [row["p50_ms"] for row in infer if row["batch_size"] == 1]
-    values = {
-        "dataset": first["dataset"],
-        "arch": first["arch"],
-        "framework": first["framework"],
-        "n_seeds": len(runs),
-        "accuracy_mean": stats.mean(_metric(runs, "accuracy")),
-        "accuracy_std": stats.std(_metric(runs, "accuracy")),
-        "precision_macro_mean": stats.mean(_metric(runs, "precision_macro")),
-        "recall_macro_mean": stats.mean(_metric(runs, "recall_macro")),
-        "f1_macro_mean": stats.mean(_metric(runs, "f1_macro")),
-        "f1_macro_std": stats.std(_metric(runs, "f1_macro")),
-        "train_time_s_median": stats.median(_train(runs, "total_seconds")),
-        "epochs_median": stats.median(_train(runs, "epochs_run")),
-        "train_samples_per_s_median": samples_per_s,
-        "roofline_fraction": samples_per_s / entry["ceiling_samples_per_s"] if entry else None,
-        "infer_p50_ms_batch1": min(batch1, default=None),
-        "infer_samples_per_s_best": max((r["samples_per_s"] for r in infer), default=None),
-        "peak_rss_mb": max(_train(runs, "peak_rss_mb"), default=None),
-        "loc": loc.get(first["framework"]),
-        "status": status(runs),
-    }
-    return _row(values, SUMMARY_COLUMNS)
+    table = table.reset_index()
+    table["roofline_fraction"] = table["train_samples_per_s_median"] / ceilings(
+        table, roofline_data
+    )
+    infer = inference_medians(inference_frame(runs), GROUP)
+    batch1 = grouped(infer[infer["batch_size"] == 1], GROUP)["p50_ms"].min()
+    table = table.join(batch1.rename("infer_p50_ms_batch1"), on=GROUP)
+    best = grouped(infer, GROUP)["samples_per_s"].max()
+    table = table.join(best.rename("infer_samples_per_s_best"), on=GROUP)
+    table["loc"] = table["framework"].map(dict(loc)).astype("Int64")
+    table["status"] = status(table["n_seeds"], table["n_ok"])
+    return table[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
-def summary_rows(runs: list[dict], roofline_data: dict, loc: dict[str, int]) -> list[dict]:
-    """summary.csv: one row per (dataset, arch, framework)."""
-    grouped = groups(runs, ("dataset", "arch", "framework"))
-    return [summary_row(group, roofline_data, loc) for group in grouped.values()]
+# --- throughput.csv ---------------------------------------------------------------------------
 
 
-def throughput_row(
-    key: tuple[str, str, str], variant: str, api: str, rates: list[float], entry: dict | None,
-    tuned_median: float,
-) -> dict:  # fmt: skip
-    """One throughput.csv row: median and quartiles of ``rates`` (one per seed), the fraction of
-    the roofline ``entry``'s ceiling, and ``slowdown_vs_tuned`` = tuned median / this median."""
-    median = stats.median(rates)
-    ceiling = entry["ceiling_samples_per_s"] if entry else None
-    q1, q3 = stats.quartiles(rates)
-    values = {
-        **dict(zip(("dataset", "arch", "framework"), key, strict=True)),
-        "variant": variant,
-        "api": api,
-        "n_seeds": len(rates),
-        "samples_per_s_median": median,
-        "samples_per_s_q1": q1,
-        "samples_per_s_q3": q3,
-        "roofline_fraction": median / ceiling if ceiling else None,
-        "ceiling_samples_per_s": ceiling,
-        "slowdown_vs_tuned": tuned_median / median if median > 0 else None,
-    }
-    return _row(values, THROUGHPUT_COLUMNS)
-
-
-def throughput_rows(runs: list[dict], idiomatic: list[dict], roofline_data: dict) -> list[dict]:
+def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dict) -> pd.DataFrame:
     """throughput.csv: per (dataset, arch, framework) a ``tuned`` row, then an ``idiomatic``
     row where that variant was measured. ``n_seeds``: the seeds the median is taken over.
 
-    ``tuned``: each non-diverged seed's steady-state samples/s (train.json; diverged seeds are
-    left out as in summary.csv). ``idiomatic``: one idiomatic.json per (dataset, arch,
-    framework) with its key, each seed's steady samples/s. The ceiling is the roofline entry at
-    the batch size the variant trained with; ``slowdown_vs_tuned`` is the tuned median over the
-    variant's (2 = the variant trains half as fast; the tuned row is 1 by definition).
+    ``runs``: loaded runs (``train`` is all it reads). ``tuned``: each non-diverged seed's
+    steady-state samples/s (train.json; diverged seeds are left out as in summary.csv);
+    ``api``: the registry's description of the tuned trainer. ``idiomatic``: one idiomatic.json
+    per (dataset, arch, framework) with its key, each seed's steady samples/s. The ceiling is
+    the roofline entry at the batch size the variant trained with; ``slowdown_vs_tuned`` is the
+    tuned median over the variant's (2 = the variant trains half as fast; the tuned row is 1 by
+    definition).
     """
-    measured = {(r["dataset"], r["arch"], r["framework"]): r for r in idiomatic}
-    rows = []
-    for key, group in groups(runs, ("dataset", "arch", "framework")).items():
-        dataset, arch, framework = key
-        tuned = _train(group, "steady_samples_per_s")
-        tuned_median = stats.median(tuned)
-        batch = group[0]["train"]["training"]["batch_size"]
-        entry = roofline.find(roofline_data, dataset, arch, batch)
-        api = TUNED_APIS.get(framework, "")
-        rows.append(throughput_row(key, "tuned", api, tuned, entry, tuned_median))
-        if key in measured:
-            record = measured[key]
-            rates = [seed["steady_samples_per_s"] for seed in record["seeds"]]
-            batch = record["training"]["batch_size"]
-            entry = roofline.find(roofline_data, dataset, arch, batch)
-            rows.append(throughput_row(key, "idiomatic", record["api"], rates, entry, tuned_median))
-    return rows
+    frame = run_frame(runs)
+    tuned = frame.assign(
+        variant="tuned", api=frame["framework"].map(_api), rate=frame["steady_samples_per_s"]
+    )
+    latest = {tuple(record[key] for key in GROUP): record for record in idiomatic}
+    measured = pd.DataFrame(
+        [
+            {key: record[key] for key in GROUP}
+            | {"variant": "idiomatic", "api": record["api"]}
+            | {"batch_size": record["training"]["batch_size"]}
+            | {"rate": seed["steady_samples_per_s"]}
+            for record in latest.values()
+            for seed in record["seeds"]
+        ],
+        columns=RATE_COLUMNS,
+    )
+    rates = pd.concat([tuned[RATE_COLUMNS], measured], ignore_index=True)
+    rates["rate"] = rates["rate"].astype("float64")
+    by_variant = grouped(rates, [*GROUP, "variant"])
+    table = by_variant.agg(
+        api=("api", "first"), batch_size=("batch_size", "first"), n_seeds=("rate", "count")
+    )
+    rate = spread(by_variant["rate"])
+    table = table.join(rate.add_prefix("samples_per_s_")).reset_index()
+    # Each framework's tuned row, then its idiomatic row; a variant without tuned runs is dropped.
+    keys = grouped(frame, GROUP).size().index
+    position = pd.Series(np.arange(len(keys)), index=keys, name="position")
+    table = table.join(position, on=GROUP, how="inner")
+    table["order"] = 2 * table["position"] + (table["variant"] == "idiomatic")
+    table = table.sort_values("order", kind="stable").reset_index(drop=True)
+    median = table["samples_per_s_median"]
+    table["ceiling_samples_per_s"] = ceilings(table, roofline_data)
+    table["roofline_fraction"] = median / table["ceiling_samples_per_s"]
+    medians = table[table["variant"] == "tuned"].set_index(GROUP)["samples_per_s_median"]
+    tuned_median = table.join(medians.rename("tuned"), on=GROUP)["tuned"]
+    table["slowdown_vs_tuned"] = (tuned_median / median).where(median > 0)
+    return table[THROUGHPUT_COLUMNS]
 
 
-def quality_rows(runs: list[dict]) -> list[dict]:
-    """quality.csv of one dataset x arch: per framework, mean, std and 95 % t-interval over seeds."""
-    rows = []
-    for (framework,), group in groups(runs, ("framework",)).items():
-        values = {"framework": framework, "n_seeds": len(group), "n_ok": sum(map(ok, group))}
-        for name in ("accuracy", "f1_macro"):
-            sample = _metric(group, name)
-            low, high = stats.t_interval(sample, CONFIDENCE)
-            values |= {
-                f"{name}_mean": stats.mean(sample),
-                f"{name}_std": stats.std(sample),
-                f"{name}_ci_low": low,
-                f"{name}_ci_high": high,
-            }
-        for name in ("precision_macro", "recall_macro", "test_loss"):
-            values[f"{name}_mean"] = stats.mean(_metric(group, name))
-        rows.append(_row(values, QUALITY_COLUMNS))
-    return rows
+def _api(name: str) -> str:
+    """How the tuned trainer of ``name`` trains (registry); blank for a name it does not know."""
+    entry = frameworks.REGISTRY.get(name)
+    return entry.api if entry else ""
 
 
-def performance_rows(runs: list[dict]) -> list[dict]:
-    """performance.csv of one dataset x arch: training time and throughput (median, IQR),
-    time to the target accuracy, peak memory of training and inference, per framework."""
-    rows = []
-    for (framework,), group in groups(runs, ("framework",)).items():
-        good = [run for run in group if ok(run)]
-        times = _train(group, "total_seconds")
-        rates = _train(group, "steady_samples_per_s")
-        reached = _train(group, "time_to_target_s")
-        values = {
-            "framework": framework,
-            "n_ok": len(good),
-            "train_time_s_median": stats.median(times),
-            "first_epoch_s_median": stats.median(_train(group, "first_epoch_seconds")),
-            "train_samples_per_s_median": stats.median(rates),
-            "epochs_median": stats.median(_train(group, "epochs_run")),
-            "time_to_target_s_median": stats.median(reached),
-            "reached_target": f"{len(reached)} of {len(good)}",
-            "peak_rss_mb_train": max(_train(group, "peak_rss_mb"), default=None),
-            "peak_rss_mb_inference": max(
-                (run["inference_info"]["peak_rss_mb"] for run in good), default=None
-            ),
-        }
-        values["train_time_s_q1"], values["train_time_s_q3"] = stats.quartiles(times)
-        q1, q3 = stats.quartiles(rates)
-        values["train_samples_per_s_q1"], values["train_samples_per_s_q3"] = q1, q3
-        rows.append(_row(values, PERFORMANCE_COLUMNS))
-    return rows
+# --- files ------------------------------------------------------------------------------------
 
 
-def inference_rows(runs: list[dict]) -> list[dict]:
-    """inference.csv of one dataset x arch: every framework, API and batch size (seed medians)."""
-    return [
-        _row({"framework": framework, **row}, INFERENCE_COLUMNS)
-        for (framework,), group in groups(runs, ("framework",)).items()
-        for row in inference_medians(group)
-    ]
-
-
-def significance_rows(runs: list[dict], predictions: dict[tuple[str, int], dict]) -> list[dict]:
-    """significance.csv of one dataset x arch: McNemar's exact test for every framework pair and
-    seed, on the same test samples; ``p_holm`` adjusts for all the tests in the file.
-
-    ``predictions`` maps (framework, seed) to a predictions.npz (``y_true``, ``y_pred``). A pair
-    with a diverged run has no test: its row is kept with blank figures.
-    """
-    by_key = {(run["framework"], run["seed"]): run for run in runs}
-    frameworks = list(dict.fromkeys(run["framework"] for run in runs))
-    seeds = list(dict.fromkeys(run["seed"] for run in runs))
-    values = []
-    for seed in seeds:
-        for fw_a, fw_b in combinations(frameworks, 2):
-            row = {"seed": seed, "framework_a": fw_a, "framework_b": fw_b}
-            if ok(by_key[(fw_a, seed)]) and ok(by_key[(fw_b, seed)]):
-                pa, pb = predictions[(fw_a, seed)], predictions[(fw_b, seed)]
-                if not np.array_equal(pa["y_true"], pb["y_true"]):
-                    raise ValueError(f"seed {seed}: {fw_a} and {fw_b} saw different test labels")
-                correct_a = pa["y_pred"] == pa["y_true"]
-                correct_b = pb["y_pred"] == pb["y_true"]
-                test = stats.mcnemar_exact(correct_a, correct_b)
-                row |= {
-                    "n_test": len(correct_a),
-                    "accuracy_a": float(np.mean(correct_a)),
-                    "accuracy_b": float(np.mean(correct_b)),
-                    **dataclasses.asdict(test),
-                }
-            values.append(row)
-    tested = [i for i, row in enumerate(values) if "p_value" in row]
-    for i, p in zip(tested, stats.holm([values[i]["p_value"] for i in tested]), strict=True):
-        values[i]["p_holm"] = p
-    return [_row(row, SIGNIFICANCE_COLUMNS) for row in values]
-
-
-def read_csv(path: str) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def load_runs(keys: list[dict], *, metrics, train, inference, inference_info) -> list[dict]:
-    """Read the files of every run; ``keys`` (dataset, arch, framework, seed) and the path lists
-    are in the same order."""
-    return [
-        {
-            **key,
-            "metrics": io.read_json(m),
-            "train": io.read_json(t),
-            "inference": read_csv(i),
-            "inference_info": io.read_json(j),
-        }
-        for key, m, t, i, j in zip(keys, metrics, train, inference, inference_info, strict=True)
-    ]
-
-
-def read_loc(path: str) -> dict[str, int]:
-    """loc.csv as framework -> lines of code."""
-    return {row["framework"]: int(row["loc"]) for row in read_csv(path)}
-
-
-def write_compare(*, runs: list[dict], predictions: list[str], outputs) -> None:
-    """The four tables of one dataset x arch; ``predictions`` are paths in the order of ``runs``."""
-    arrays = {
-        (run["framework"], run["seed"]): io.read_npz(path)
-        for run, path in zip(runs, predictions, strict=True)
-    }
-    io.write_csv(quality_rows(runs), outputs.quality, QUALITY_COLUMNS)
-    io.write_csv(significance_rows(runs, arrays), outputs.significance, SIGNIFICANCE_COLUMNS)
-    io.write_csv(performance_rows(runs), outputs.performance, PERFORMANCE_COLUMNS)
-    io.write_csv(inference_rows(runs), outputs.inference, INFERENCE_COLUMNS)
-
-
-def write_summary(*, runs: list[dict], roofline_path: str, loc_path: str, output: str) -> None:
-    """results/summary.csv from every run, the roofline and the code sizes."""
-    rows = summary_rows(runs, io.read_json(roofline_path), read_loc(loc_path))
-    io.write_csv(rows, output, SUMMARY_COLUMNS)
+def write_summary(runs: list[Mapping], layout: Layout, output: str | os.PathLike) -> None:
+    """results/summary.csv from every run's files, the roofline and the code sizes."""
+    table = summary_table(
+        load_runs(runs, layout),
+        io.read_json(layout.machine("roofline.json")),
+        read_loc(layout.top("loc.csv")),
+    )
+    io.write_csv(cleaned(table), output, SUMMARY_COLUMNS)
 
 
 def write_throughput(
-    *, runs: list[dict], train: list[str], idiomatic_keys: list[dict], idiomatic: list[str],
-    roofline_path: str, output: str,
-) -> None:  # fmt: skip
-    """results/throughput.csv from every run's train.json (``runs``: keys in the order of the
-    ``train`` paths), the idiomatic.json files (``idiomatic_keys`` in the order of
-    ``idiomatic``; none when the variant is off) and the roofline."""
-    tuned = [{**key, "train": io.read_json(path)} for key, path in zip(runs, train, strict=True)]
+    runs: list[Mapping], idiomatic: list[Mapping], layout: Layout, output: str | os.PathLike
+) -> None:
+    """results/throughput.csv from every run's train.json, the idiomatic.json of each
+    (dataset, arch, framework) record in ``idiomatic`` (none when the variant is off) and the
+    roofline."""
     measured = [
-        {**io.read_json(path), **key} for key, path in zip(idiomatic_keys, idiomatic, strict=True)
+        {**io.read_json(layout.idiomatic(r["dataset"], r["arch"], r["framework"])), **r}
+        for r in idiomatic
     ]
-    rows = throughput_rows(tuned, measured, io.read_json(roofline_path))
-    io.write_csv(rows, output, THROUGHPUT_COLUMNS)
+    table = throughput_table(
+        load_runs(runs, layout, ["train"]), measured, io.read_json(layout.machine("roofline.json"))
+    )
+    io.write_csv(cleaned(table), output, THROUGHPUT_COLUMNS)

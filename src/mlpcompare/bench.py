@@ -29,7 +29,7 @@ class Settings:
 
     batch_sizes: tuple[int, ...] = (1, 32, 256)
     full_test_set: bool = True
-    warmup_calls: int = 10
+    warmup_calls: int = 5
     min_repeats: int = 30
     min_seconds: float = 1.0
     rounds: int = 3

@@ -13,8 +13,6 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from mlpcompare.spec import TrainSpec
-
 
 class ConfigError(Exception):
     """The config is invalid; ``str()`` is one line per problem."""
@@ -173,10 +171,6 @@ def architectures(config: dict) -> dict[str, dict]:
 def training_for(config: dict, framework: str) -> dict:
     """The ``training`` mapping as ``framework`` sees it, ``framework_overrides`` applied."""
     return {**config["training"], **config["framework_overrides"].get(framework, {})}
-
-
-def train_spec_for(config: dict, framework: str) -> TrainSpec:
-    return TrainSpec.from_config(training_for(config, framework))
 
 
 def nvidia_gpu_visible() -> bool:

@@ -19,19 +19,19 @@ import numpy as np  # loads NumPy's BLAS, so threadpoolctl can report it
 import psutil
 import threadpoolctl
 
+from mlpcompare import frameworks
+
+# The workflow's own libraries, then every framework's (registry: ``packages``).
 PACKAGES = (
     "numpy",
     "scipy",
     "scikit-learn",
     "pandas",
     "threadpoolctl",
-    "torch",
-    "tensorflow",
-    "tensorflow-cpu",
-    "keras",
     "snakemake",
     "matplotlib",
     "jinja2",
+    *(package for fw in frameworks.REGISTRY.values() for package in fw.packages),
 )
 
 

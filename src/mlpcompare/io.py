@@ -1,7 +1,11 @@
-"""Reading and writing artifacts: every write is atomic (temp file in the same folder + rename).
+"""Reading and writing artifacts: the one reader and the one atomic writer of every format.
 
-A job killed half-way (SIGTERM, OOM, a full disk) therefore never leaves a file at the final path
-that a rerun would trust.
+Every write goes to a temporary file in the same folder, is flushed to disk (fsync), then
+renamed over the final path, and the folder entry is synced too. A job killed half-way
+(SIGTERM, OOM, a node crash, a full disk) therefore never leaves a file at the final path that a
+rerun would trust, and a file that is there survives a power cut. Savers that insist on writing
+a path themselves (``torch.save``, Keras' ``model.save``) write to :func:`atomic_path`'s
+temporary path.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import json
 import math
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,10 +40,20 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     )  # mkstemp makes 0600; results should be as readable as any file
     try:
         yield Path(tmp)
+        _fsync(tmp)
         os.replace(tmp, final)
+        _fsync(final.parent)  # the rename itself is durable only once the folder is synced
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _fsync(path: str | os.PathLike) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:
@@ -70,29 +86,51 @@ def read_json(path: str | os.PathLike) -> dict:
     return json.loads(Path(path).read_text())
 
 
-def write_npz(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> None:
+def write_npz(
+    arrays: dict[str, np.ndarray], path: str | os.PathLike, compressed: bool = True
+) -> None:
+    """``arrays`` as an .npz archive; ``compressed=False`` for weights, which barely compress."""
     with atomic_path(path, suffix=".npz") as tmp:
-        np.savez_compressed(tmp, **arrays)
+        (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
 
 
 def read_npz(path: str | os.PathLike, names: list[str] | None = None) -> dict[str, np.ndarray]:
     """Load the named arrays (default: all); pickled objects are refused (``allow_pickle=False``).
 
     A member is decompressed only when asked for, so naming a few keeps the rest out of memory
-    (the benchmark's peak RSS then excludes the training set).
+    (the benchmark's peak RSS then excludes the training set). A file that is not a readable
+    .npz archive (truncated, corrupt, another format) raises ``ValueError`` naming it; a missing
+    file stays ``FileNotFoundError``.
     """
-    with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in (data.files if names is None else names)}
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it holds one array, not an .npz archive of named arrays")
+        with data:
+            return {k: data[k] for k in (data.files if names is None else names)}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+        raise ValueError(f"{path} is not a readable .npz archive: {err}") from err
 
 
-def write_csv(
-    rows: list[dict], path: str | os.PathLike, fieldnames: list[str] | None = None
-) -> None:
+def write_csv(rows, path: str | os.PathLike, fieldnames: list[str] | None = None) -> None:
+    """Write ``rows`` (a list of dicts, or a pandas DataFrame) with the columns ``fieldnames``
+    (default: the first row's keys, or the frame's columns), in that order."""
+    if hasattr(rows, "to_dict"):  # a DataFrame; pandas itself is not needed to write one
+        fieldnames = fieldnames or list(rows.columns)
+        rows = rows.to_dict("records")
     fieldnames = fieldnames or (list(rows[0]) if rows else [])
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
+    """The rows of a CSV file with a header, as dicts of raw text (the table is small)."""
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def write_bytes(data: bytes, path: str | os.PathLike) -> None:

@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
+from mlpcompare.io import atomic_path  # noqa: E402
 from mlpcompare.spec import ModelSpec, TrainSpec, keras_l2_factor  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
@@ -222,8 +223,6 @@ def _logits(model: keras.Sequential, x: np.ndarray) -> np.ndarray:
 class Trainer:
     """Trains one Keras MLP from given weights with the shared batches (see ``training.Trainer``)."""
 
-    framework = "keras"
-
     def __init__(
         self,
         model_spec: ModelSpec,
@@ -328,12 +327,10 @@ class Trainer:
         The model is never compiled, so the file holds architecture and weights only: no
         optimizer state and no custom objects, and it loads with ``safe_mode=True``.
         """
-        root, ext = os.path.splitext(path)
-        if ext != ".keras":
+        if not str(path).endswith(".keras"):
             raise ValueError(f"a Keras model file must end with .keras, got {path!r}")
-        tmp = f"{root}.tmp.keras"  # Keras insists on the suffix, so the temp name keeps it
-        self.model.save(tmp)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".keras") as tmp:  # Keras insists on the suffix
+            self.model.save(tmp)
 
 
 class Predictor:

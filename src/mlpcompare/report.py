@@ -5,263 +5,101 @@ the summary table shows ``results/summary.csv`` cell by cell (each cell keeps th
 in ``data-raw``). The page is one file that opens offline: figures are base64 PNG data URIs, the
 stylesheet is inline, and a Content-Security-Policy forbids the page any request at all.
 Autoescaping is on, so a string from the config or the data cannot inject markup.
+
+What the report says beside the numbers lives in ``report/``: the template and stylesheet,
+each figure's caption (``captions/<figure>.rst``, shared with Snakemake's ``--report``), the
+column headings (``labels.yaml``) and the reference results (``references.yaml``). Paths of
+results come from :mod:`mlpcompare.layout`, figures from :mod:`mlpcompare.figures`, frameworks
+from :mod:`mlpcompare.frameworks`.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import datetime
-import math
+import re
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 import markupsafe
 import yaml
 
+from mlpcompare import frameworks, io
 from mlpcompare.config import architectures
-from mlpcompare.io import atomic_path, read_json
+from mlpcompare.figures import EDA_FIGURES, FIGURES
+from mlpcompare.layout import ARCH_TABLES, Layout
+from mlpcompare.report_format import (
+    aligned,
+    flatten,
+    fmt,
+    is_number,
+    label,
+    percent,
+    records_table,
+    sideways,
+    summary_rows,
+)
 
-# Figures of one dataset x architecture (rule `plots`): file stem, title, what to read in it.
-FIGURES = {
-    "learning_curves": (
-        "Learning curves",
-        "Loss and accuracy per epoch on the training batches (before each update, dropout on) "
-        "and on the validation set. Line: mean over seeds; band: min to max.",
-    ),
-    "time_to_accuracy": (
-        "Time to accuracy",
-        "Validation accuracy against cumulative training time, one line per seed; the dashed "
-        "line is the target accuracy. The tables' time to target also counts the validation "
-        "passes.",
-    ),
-    "confusion": (
-        "Confusion matrices",
-        "Test-set predictions summed over seeds, each row normalised to the true class.",
-    ),
-    "per_class_f1": ("Per-class F1", "Test F1 per class: mean over seeds, whiskers min to max."),
-    "training": (
-        "Training time and throughput",
-        "Left: total training time (hatched: the first epoch, which includes warm-up). Right: "
-        "steady-state samples/s (median over epochs after the first) against the roofline "
-        "ceiling, the rate the MLP's own matrix products allow on this machine; where it was "
-        "measured, the idiomatic variant's hatched bar stands beside each framework's.",
-    ),
-    "inference": (
-        "Inference latency",
-        "Per-call latency against batch size, log-log: p50 with a whisker to p90, one line per "
-        "framework and inference API; right, the samples/s this gives.",
-    ),
-}
-EDA_FIGURES = {
-    "samples": "Training samples",
-    "class_balance": "Class balance",
-    "pixel_stats": "Input values",
-}
-ARCH_TABLES = ("significance", "inference")
-SIDEWAYS_TABLES = ("quality", "performance")  # a row per framework: shown a column per framework
-
-COLUMN_LABELS = {
-    "n_seeds": "seeds",
-    "accuracy_mean": "test accuracy, mean",
-    "accuracy_std": "test accuracy, std",
-    "precision_macro_mean": "macro precision, mean",
-    "recall_macro_mean": "macro recall, mean",
-    "f1_macro_mean": "macro F1, mean",
-    "f1_macro_std": "macro F1, std",
-    "train_time_s_median": "training time (s), median",
-    "epochs_median": "epochs, median",
-    "train_samples_per_s_median": "steady-state training samples/s, median",
-    "roofline_fraction": "fraction of the roofline ceiling",
-    "infer_p50_ms_batch1": "inference p50 at batch 1 (ms), best API",
-    "infer_samples_per_s_best": "inference samples/s, best batch and API",
-    "n_ok": "seeds not diverged",
-    "accuracy_ci_low": "accuracy, 95 % CI low",
-    "accuracy_ci_high": "accuracy, 95 % CI high",
-    "f1_macro_ci_low": "macro F1, 95 % CI low",
-    "f1_macro_ci_high": "macro F1, 95 % CI high",
-    "test_loss_mean": "test loss, mean",
-    "train_time_s_q1": "training time (s), Q1",
-    "train_time_s_q3": "training time (s), Q3",
-    "first_epoch_s_median": "first epoch (s), median",
-    "train_samples_per_s_q1": "samples/s, Q1",
-    "train_samples_per_s_q3": "samples/s, Q3",
-    "time_to_target_s_median": "time to target accuracy (s), median",
-    "reached_target": "seeds that reached the target",
-    "peak_rss_mb_train": "peak memory, training (MiB)",
-    "peak_rss_mb_inference": "peak memory, inference (MiB)",
-    "p50_ms": "p50 (ms)",
-    "p90_ms": "p90 (ms)",
-    "samples_per_s": "samples/s",
-    "framework_a": "framework A",
-    "framework_b": "framework B",
-    "n_test": "n",
-    "accuracy_a": "accuracy A",
-    "accuracy_b": "accuracy B",
-    "b": "b (A only right)",
-    "c": "c (B only right)",
-    "statistic": "min(b, c)",
-    "p_value": "p",
-    "p_holm": "p (Holm)",
-    "batch_size": "batch",
-    "gflops_per_s": "GEMM GFLOP/s",
-    "flops_per_sample": "FLOPs per sample",
-    "ceiling_samples_per_s": "ceiling samples/s",
-    "peak_rss_mb": "peak memory in training (MiB)",
-    "loc": "lines of code",
-    "status": "status",
-    "variant": "variant",
-    "api": "API",
-    "samples_per_s_median": "samples/s, median",
-    "samples_per_s_q1": "samples/s, Q1",
-    "samples_per_s_q3": "samples/s, Q3",
-    "slowdown_vs_tuned": "slowdown vs tuned (tuned / this)",
-}
 GROUP_COLUMNS = ("dataset", "arch", "framework")
-
-# The original notebook this project started from: MNIST, 10 epochs, batch 128; NumPy trained
-# with plain SGD at lr 1e-3, PyTorch and Keras with Adam (presets/seed-notebook.yaml).
-NOTEBOOK = [
-    {"framework": "numpy", "accuracy": 0.8762, "train_time_s": 4.24},
-    {"framework": "torch", "accuracy": 0.9766, "train_time_s": 6.12},
-    {"framework": "keras", "accuracy": 0.9773, "train_time_s": 7.96},
-]
-# Multilayer perceptrons in LeCun, Cortes and Burges' MNIST table: test error in %.
-LECUN_MLPS = [
-    ("2-layer NN, 300 hidden units, mean square error", "none", 4.7, "LeCun et al. 1998"),
-    ("2-layer NN, 1000 hidden units", "none", 4.5, "LeCun et al. 1998"),
-    ("3-layer NN, 300+100 hidden units", "none", 3.05, "LeCun et al. 1998"),
-    ("3-layer NN, 500+150 hidden units", "none", 2.95, "LeCun et al. 1998"),
-    (
-        "3-layer NN, 500+300 HU, softmax, cross entropy, weight decay",
-        "none",
-        1.53,
-        "Hinton, unpublished, 2005",
-    ),
-    ("2-layer NN, 800 HU, cross-entropy loss", "none", 1.6, "Simard et al., ICDAR 2003"),
-    (
-        "2-layer NN, 800 HU, cross-entropy [elastic distortions]",
-        "none",
-        0.7,
-        "Simard et al., ICDAR 2003",
-    ),
-    (
-        "6-layer NN 784-2500-2000-1500-1000-500-10 (on GPU) [elastic distortions]",
-        "none",
-        0.35,
-        "Ciresan et al., Neural Computation 2010",
-    ),
-]
-# What each implementation leaves to its framework, as this project's code uses it.
-AUTOMATES = {
-    "numpy": {
-        "gradients": "hand-written backward pass per layer (checked against finite differences)",
-        "optimizer": "hand-written SGD and Adam",
-        "data pipeline": "arrays indexed by the shared permutation",
-        "checkpoint": "model.npz: plain arrays, loaded with allow_pickle=False",
-    },
-    "torch": {
-        "gradients": "autograd (loss.backward())",
-        "optimizer": "built in: torch.optim.Adam / SGD",
-        "data pipeline": "tensors made once, indexed by the shared permutation (no DataLoader)",
-        "checkpoint": "model.pt: state dict, loaded with weights_only=True",
-    },
-    "keras": {
-        "gradients": "autograd (tf.GradientTape), epoch loop compiled by tf.function",
-        "optimizer": "built-in keras.optimizers.Adam / SGD with the update step overridden "
-        "to the textbook form",
-        "data pipeline": "tensors made once, indexed by the shared permutation (no model.fit)",
-        "checkpoint": "model.keras: zip of config and weights, loaded with safe_mode=True",
-    },
-}
+SIDEWAYS_TABLES = ("quality", "performance")  # a row per framework: shown a column per framework
 # No request of any kind: images are data URIs, the stylesheet is inline, there is no script.
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
-def aligned(table: dict) -> dict:
-    """``table`` with ``numeric``: per column, whether most of its filled cells are numbers
-    (its heading is then right-aligned, like the numbers under it)."""
-    numeric = []
-    for i in range(len(table["columns"])):
-        filled = [row[i] for row in table["rows"] if row[i] != ""]
-        numeric.append(sum(map(is_number, filled)) > len(filled) / 2)
-    return {**table, "numeric": numeric}
-
-
 class Results:
-    """Reads files under a results folder and remembers which (see :func:`undeclared`)."""
+    """Reads the files of a results folder, by the paths :class:`~mlpcompare.layout.Layout` gives."""
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.read: list[Path] = []
+        self.layout = Layout(str(root))
 
-    def path(self, relative: str) -> Path:
-        path = self.root / relative
-        self.read.append(path)
-        return path
-
-    def json(self, relative: str) -> dict:
-        return read_json(self.path(relative))
-
-    def csv(self, relative: str) -> dict:
+    def csv(self, path: str) -> dict:
         """A CSV as ``{"columns": [...], "rows": [[raw cell text, ...], ...]}``."""
-        with open(self.path(relative), newline="") as fh:
-            reader = csv.reader(fh)
-            columns = next(reader)
-            return aligned({"columns": columns, "rows": list(reader)})
+        rows = io.read_csv(path)
+        columns = list(rows[0]) if rows else []
+        return aligned({"columns": columns, "rows": [list(row.values()) for row in rows]})
 
-    def png(self, relative: str) -> str:
+    @staticmethod
+    def png(path: str) -> str:
         """A PNG as a data URI, so the page needs no file beside it."""
-        data = self.path(relative).read_bytes()
+        data = Path(path).read_bytes()
         if not data.startswith(b"\x89PNG"):
-            raise ValueError(f"{self.root / relative}: not a PNG file")
+            raise ValueError(f"{path}: not a PNG file")
         return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def undeclared(read: list[Path], declared: list[str]) -> list[str]:
-    """Files that were read but are not among ``declared`` (the rule's inputs): a rule that
-    reads undeclared files would not rerun when they change."""
-    known = {Path(p).resolve() for p in declared}
-    return sorted({str(p) for p in read if p.resolve() not in known})
+class Assets:
+    """The report's own files under ``report/``: template, stylesheet, captions, data."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.template = self.folder / "templates" / "report.html.j2"
+        self.labels = self._yaml("labels.yaml")
+        self.references = self._yaml("references.yaml")
+
+    def _yaml(self, name: str) -> dict:
+        return yaml.safe_load((self.folder / name).read_text())
+
+    def css(self) -> str:
+        """The stylesheet, plus each framework's colour (registry) as its ``fw-<name>`` class."""
+        css = (self.folder / "style.css").read_text()
+        colours = "".join(
+            f".fw-{name} {{ border-color: {fw.colour}; }}\n"
+            for name, fw in frameworks.REGISTRY.items()
+        )
+        return css + colours
+
+    def caption(self, figure: str, **wildcards: str) -> str:
+        """Figure ``figure``'s caption (``captions/<figure>.rst``) for ``wildcards``, as plain
+        text: the reStructuredText marks (``literal``, **strong**) dropped."""
+        text = (self.folder / "captions" / f"{figure}.rst").read_text()
+        context = {"snakemake": SimpleNamespace(wildcards=SimpleNamespace(**wildcards))}
+        text = jinja2.Template(text).render(context)
+        return " ".join(re.sub(r"``|\*\*", "", text).split())
 
 
-def fmt(value) -> str:
-    """How the report writes a number: four significant digits, thousands grouped from 1,000
-    up, integers without a decimal point; a blank cell is a dash; text stays as it is."""
-    if value is None or value == "":
-        return "—"
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if isinstance(value, bool) or not math.isfinite(number):
-        return str(value)
-    if abs(number) >= 1000:
-        return f"{number:,.0f}"
-    if number == int(number):
-        return str(int(number))
-    return f"{number:.4g}"
-
-
-def percent(value) -> str:
-    """A fraction as a percentage with one decimal (0.1234 -> "12.3 %"); a blank cell is a dash."""
-    return "—" if not is_number(value) else f"{100 * float(value):.1f} %"
-
-
-def label(column: str) -> str:
-    """A table column's heading: its summary label, else the name with spaces."""
-    return COLUMN_LABELS.get(column, column.replace("_", " "))
-
-
-def is_number(value) -> bool:
-    """Whether a cell holds a number (tables align those right, text left)."""
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def summary_groups(table: dict) -> list[dict]:
+def summary_groups(table: dict, labels: dict[str, str]) -> list[dict]:
     """summary.csv turned sideways for reading: one table per dataset x architecture, a row per
     measure and a column per framework. Cells keep their raw CSV text."""
     columns = table["columns"]
@@ -280,7 +118,7 @@ def summary_groups(table: dict) -> list[dict]:
             "measures": [
                 {
                     "column": measure,
-                    "label": label(measure),
+                    "label": label(measure, labels),
                     "cells": [row[measure] for row in rows],
                 }
                 for measure in measures
@@ -290,31 +128,15 @@ def summary_groups(table: dict) -> list[dict]:
     ]
 
 
-def sideways(table: dict) -> dict:
-    """A table with one row per framework turned into one row per measure, a column per
-    framework (narrow enough to read without scrolling). Cells keep their raw text."""
-    columns, rows = table["columns"], table["rows"]
-    return aligned(
-        {
-            "columns": ["measure", *(row[0] for row in rows)],
-            "rows": [[label(c), *(row[i] for row in rows)] for i, c in enumerate(columns) if i],
-        }
-    )
-
-
-def summary_rows(table: dict) -> list[dict]:
-    """A table's rows (summary.csv, throughput.csv) as dicts (raw text)."""
-    return [dict(zip(table["columns"], cells, strict=True)) for cells in table["rows"]]
-
-
 def error_percent(accuracy: str) -> str:
     """Test error in % (as LeCun's table gives it) from an accuracy cell; blank stays blank."""
     return "" if accuracy == "" else f"{100 * (1 - float(accuracy)):.2f}"
 
 
-def references(summary: list[dict]) -> dict:
-    """The reference tables and this run's figures beside them: the notebook's per framework,
-    LeCun's beside this run's MNIST rows (the only ones on the same test set)."""
+def references(summary: list[dict], reference: dict) -> dict:
+    """The reference tables (``reference``: references.yaml) and this run's figures beside them:
+    the notebook's per framework, LeCun's beside this run's MNIST rows (the only ones on the
+    same test set)."""
     this_run = [
         {key: row[key] for key in ("dataset", "arch", "framework", "status")}
         | {
@@ -328,12 +150,9 @@ def references(summary: list[dict]) -> dict:
     return {
         "notebook": [
             {**ref, "this_run": [row for row in this_run if row["framework"] == ref["framework"]]}
-            for ref in NOTEBOOK
+            for ref in reference["notebook"]
         ],
-        "lecun": [
-            {"model": m, "preprocessing": p, "error_percent": e, "source": s}
-            for m, p, e, s in LECUN_MLPS
-        ],
+        "lecun": reference["lecun"],
         "this_run_mnist": [row for row in this_run if row["dataset"] == "mnist"],
     }
 
@@ -352,29 +171,6 @@ def throughput_section(table: dict) -> dict:
         ],
         "idiomatic": any(row["variant"] == "idiomatic" for row in rows),
     }
-
-
-def flatten(value, prefix: str = "") -> list[tuple[str, str]]:
-    """Nested dicts and lists as ("a.b", "text") pairs, for key/value tables."""
-    if isinstance(value, dict):
-        return [pair for k, v in value.items() for pair in flatten(v, f"{prefix}{k}.")]
-    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
-        return [pair for i, v in enumerate(value) for pair in flatten(v, f"{prefix}{i}.")]
-    if isinstance(value, list):
-        value = ", ".join(map(str, value))
-    return [(prefix.rstrip("."), "—" if value is None else str(value))]
-
-
-def records_table(records: list[dict], columns: list[str] | None = None) -> dict:
-    """A list of dicts as a table (``columns`` default: every key, in first-seen order);
-    a missing value is a blank cell."""
-    columns = columns or list(dict.fromkeys(key for record in records for key in record))
-    return aligned(
-        {
-            "columns": columns,
-            "rows": [["" if r.get(c) is None else str(r.get(c)) for c in columns] for r in records],
-        }
-    )
 
 
 def environment_section(env: dict) -> dict:
@@ -401,90 +197,96 @@ ROOFLINE_COLUMNS = [
 
 
 def diverged_runs(results: Results, runs: list[dict]) -> list[dict]:
-    """Runs whose training stopped as diverged (loss not finite or blown up), with the epoch it happened."""
+    """Runs whose training stopped as diverged (loss not finite or blown up), with the epoch."""
     found = []
-    for key in runs:
-        train = results.json(
-            f"{key['dataset']}/{key['arch']}/{key['framework']}/seed{key['seed']}/train.json"
-        )
+    for run in runs:
+        train = io.read_json(results.layout.run_file(run, "train.json"))
         if train["status"] != "ok":
-            found.append({**key, "status": train["status"], "epoch": train["diverged_epoch"]})
+            found.append({**run, "status": train["status"], "epoch": train["diverged_epoch"]})
     return found
 
 
-def arch_section(results: Results, dataset: str, arch: str, spec: dict, split: dict) -> dict:
-    """One dataset x architecture: its figures and its tables."""
-    tables = {name: results.csv(f"{dataset}/{arch}/{name}.csv") for name in ARCH_TABLES}
+def arch_section(
+    results: Results, assets: Assets, dataset: str, arch: str, spec: dict, split: dict
+) -> dict:
+    """One dataset x architecture: its figures (registry order) and its tables."""
+    layout = results.layout
+    tables = {
+        name: results.csv(layout.table(dataset, arch, name))
+        for name in ARCH_TABLES
+        if name not in SIDEWAYS_TABLES
+    }
     for name in SIDEWAYS_TABLES:
-        tables[name] = sideways(results.csv(f"{dataset}/{arch}/{name}.csv"))
+        tables[name] = sideways(results.csv(layout.table(dataset, arch, name)), assets.labels)
     return {
         "name": arch,
         "spec": spec,
         "layer_sizes": [split["n_features"], *spec["hidden"], split["n_classes"]],
         "figures": [
             {
-                "name": stem,
-                "title": title,
-                "caption": caption,
-                "src": results.png(f"{dataset}/{arch}/plots/{stem}.png"),
+                "name": name,
+                "title": figure.title,
+                "caption": assets.caption(name, dataset=dataset, arch=arch),
+                "src": results.png(layout.figure(dataset, arch, name)),
             }
-            for stem, (title, caption) in FIGURES.items()
+            for name, figure in FIGURES.items()
         ],
         "tables": tables,
     }
 
 
-def dataset_section(results: Results, dataset: str, archs: dict[str, dict]) -> dict:
+def dataset_section(results: Results, assets: Assets, dataset: str, archs: dict[str, dict]) -> dict:
     """Split, sanity checks, EDA figures and each architecture's section."""
-    split = results.json(f"{dataset}/data/split.json")
+    layout = results.layout
+    split = io.read_json(layout.split_info(dataset))
     return {
         "name": dataset,
         "split": split,
-        "sanity": results.json(f"{dataset}/eda/sanity.json"),
+        "sanity": io.read_json(layout.eda(dataset, "sanity.json")),
         "eda": [
-            {"title": title, "src": results.png(f"{dataset}/eda/{stem}.png")}
-            for stem, title in EDA_FIGURES.items()
+            {"title": figure.title, "src": results.png(layout.eda(dataset, f"{name}.png"))}
+            for name, figure in EDA_FIGURES.items()
         ],
         "archs": [
-            arch_section(results, dataset, arch, spec, split) for arch, spec in archs.items()
+            arch_section(results, assets, dataset, arch, spec, split)
+            for arch, spec in archs.items()
         ],
     }
 
 
-def implementations(loc: dict, frameworks: list[str]) -> list[dict]:
-    """Per framework: lines of code and files (loc.csv) and what the framework automates."""
+def implementations(loc: dict, names: list[str]) -> list[dict]:
+    """Per framework: lines of code and files (loc.csv) and what the framework automates
+    (registry: ``automates``)."""
     counts = {row[0]: dict(zip(loc["columns"], row, strict=True)) for row in loc["rows"]}
     return [
         {
             "framework": fw,
+            "label": frameworks.get(fw).label,
             "loc": counts.get(fw, {}).get("loc", ""),
             "files": counts.get(fw, {}).get("files", ""),
-            "facts": AUTOMATES.get(fw, {}),
+            "facts": frameworks.get(fw).automates,
         }
-        for fw in frameworks
+        for fw in names
     ]
 
 
-def load_context(
-    results: Results,
-    *,
-    config: dict,
-    runs: list[dict],
-    css: str,
-) -> dict:
-    """Everything the template shows, read from ``results`` (a :class:`Results`).
+def load_context(results: Results, assets: Assets, *, config: dict, runs: list[dict]) -> dict:
+    """Everything the template shows, read from ``results`` and ``assets``.
 
     ``config`` is the configuration the workflow ran with (defaults filled in), ``runs`` every
-    run key (dataset, arch, framework, seed); ``css`` the stylesheet to inline.
+    run record (dataset, arch, framework, seed).
     """
+    css = assets.css()
     if "</style" in css.lower():
         raise ValueError("the stylesheet must not contain '</style'")
-    summary = results.csv("summary.csv")
-    rows = summary_rows(summary)
-    roofline = results.json("machine/roofline.json")
+    layout = results.layout
+    summary = results.csv(layout.top("summary.csv"))
+    roofline = io.read_json(layout.machine("roofline.json"))
     archs = architectures(config)
+    *others, last = [frameworks.get(fw).label for fw in config["frameworks"]]
+    labels = f"{', '.join(others)} and {last}" if others else last
     return {
-        "title": "mlpcompare: one MLP in NumPy, PyTorch and Keras",
+        "title": f"mlpcompare: one MLP in {labels}",
         "generated": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "csp": CONTENT_SECURITY_POLICY,
         "css": markupsafe.Markup(css),  # our own stylesheet, checked above: not escaped
@@ -495,24 +297,26 @@ def load_context(
         "seeds": config["seeds"],
         "archs": archs,
         "diverged": diverged_runs(results, runs),
-        "summary": summary_groups(summary),
-        "references": references(rows),
-        "datasets": [dataset_section(results, d, archs) for d in config["datasets"]],
-        "throughput": throughput_section(results.csv("throughput.csv")),
+        "summary": summary_groups(summary, assets.labels),
+        "references": references(summary_rows(summary), assets.references),
+        "datasets": [dataset_section(results, assets, d, archs) for d in config["datasets"]],
+        "throughput": throughput_section(results.csv(layout.top("throughput.csv"))),
         "roofline": {
             "method": roofline.get("method", ""),
             "threads": roofline.get("threads", ""),
             "table": records_table(roofline.get("entries", []), ROOFLINE_COLUMNS),
         },
-        "implementations": implementations(results.csv("loc.csv"), config["frameworks"]),
-        "environment": environment_section(results.json("machine/environment.json")),
+        "implementations": implementations(
+            results.csv(layout.top("loc.csv")), config["frameworks"]
+        ),
+        "environment": environment_section(io.read_json(layout.machine("environment.json"))),
     }
 
 
-def environment_for(template_dir: str | Path) -> jinja2.Environment:
+def environment_for(template_dir: str | Path, labels: dict[str, str]) -> jinja2.Environment:
     """The Jinja environment: autoescaping for ``.html.j2`` (and anything else), strict
-    undefined names (a typo in the template fails instead of printing nothing), the ``num``
-    filter."""
+    undefined names (a typo in the template fails instead of printing nothing), the ``num``,
+    ``percent`` and ``label`` filters."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir)),
         autoescape=jinja2.select_autoescape(
@@ -523,34 +327,24 @@ def environment_for(template_dir: str | Path) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = fmt
-    env.filters["label"] = label
+    env.filters["label"] = partial(label, labels=labels)
     env.filters["percent"] = percent
     env.tests["number"] = is_number
     return env
 
 
-def render(context: dict, template: str | Path) -> str:
+def render(context: dict, template: str | Path, labels: dict[str, str]) -> str:
     """The page for ``context`` from the template file ``template``."""
     template = Path(template)
-    return environment_for(template.parent).get_template(template.name).render(context)
+    env = environment_for(template.parent, labels)
+    return env.get_template(template.name).render(context)
 
 
-def write_report(
-    *,
-    root: str,
-    template: str,
-    style: str,
-    config: dict,
-    runs: list[dict],
-    declared: list[str],
-    output: str,
-) -> None:
-    """Read the results under ``root``, render ``template`` with ``style`` inline, write
-    ``output``. Fails if a file was read that is not in ``declared`` (the rule's inputs)."""
-    results = Results(root)
-    context = load_context(results, config=config, runs=runs, css=Path(style).read_text())
-    missing = undeclared(results.read, declared)
-    if missing:
-        raise RuntimeError(f"the report read files its rule does not declare: {missing}")
-    with atomic_path(output, suffix=".html") as tmp:
-        tmp.write_text(render(context, template), encoding="utf-8")
+def write_report(*, root: str, assets: str, config: dict, runs: list[dict], output: str) -> None:
+    """Read the results under ``root`` and the report's files under ``assets`` (``report/``),
+    render the page and write it to ``output``."""
+    assets = Assets(assets)
+    context = load_context(Results(root), assets, config=config, runs=runs)
+    page = render(context, assets.template, assets.labels)
+    with io.atomic_path(output, suffix=".html") as tmp:
+        tmp.write_text(page, encoding="utf-8")

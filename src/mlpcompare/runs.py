@@ -6,25 +6,19 @@ framework it trains (and a NumPy job never pays for importing TensorFlow).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import platform
 import resource
 import sys
 
-from mlpcompare import io
+from mlpcompare import frameworks, io
 from mlpcompare.logs import UserError
 from mlpcompare.spec import ModelSpec, TrainSpec
 from mlpcompare.training import fit
 
 log = logging.getLogger(__name__)
 
-MODULES = {
-    "numpy": "mlpcompare.numpy_mlp",
-    "torch": "mlpcompare.torch_mlp",
-    "keras": "mlpcompare.keras_mlp",
-}
 # A loss this many times the chance level (ln n_classes, what uniform guessing scores) means the
 # run has blown up even if it is still finite: an absurd learning rate kills every ReLU and leaves
 # logits of 1e6, a loss of 1e6 that never becomes NaN.
@@ -36,7 +30,7 @@ HISTORY_COLUMNS = [
 
 def framework_module(name: str):
     """The module implementing ``name`` (see :class:`mlpcompare.training.Trainer`)."""
-    return importlib.import_module(MODULES[name])
+    return frameworks.get(name).trainer_module()
 
 
 def peak_rss_mb() -> float:

@@ -16,9 +16,7 @@ only for the loss we report; it never enters autograd.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Callable
 
 import numpy as np
@@ -26,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mlpcompare.io import atomic_path
 from mlpcompare.spec import ModelSpec, TrainSpec, canonical_from_torch, torch_layout
 
 MODEL_FILE = "model.pt"
@@ -150,8 +149,6 @@ class Trainer:
     a second ``Trainer`` built before the first has trained would reseed the first one's stream.
     """
 
-    framework = "torch"
-
     def __init__(
         self,
         model_spec: ModelSpec,
@@ -213,7 +210,8 @@ class Trainer:
     def save(self, path: str) -> None:
         """Write the state dict (CPU tensors, loadable anywhere) to ``path`` atomically."""
         state = {name: tensor.detach().cpu() for name, tensor in self.model.state_dict().items()}
-        _save_atomic(state, path)
+        with atomic_path(path, suffix=".pt") as tmp:
+            torch.save(state, tmp)
 
     def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimizer step; the loss before it (with penalty) and the correct count, on device."""
@@ -276,23 +274,6 @@ def load_model(path: str, model_spec: ModelSpec, device: str) -> Predictor:
     model = MLP(model_spec)
     model.load_state_dict(torch.load(path, map_location=device, weights_only=True))
     return Predictor(model.to(device), device)
-
-
-def _save_atomic(obj: object, path: str) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    A reader (or a crash) never sees a half-written model: ``os.replace`` is atomic within a
-    file system, which the temporary file in the same directory guarantees.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pt")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def resolve_device(requested: str) -> str:

@@ -29,8 +29,6 @@ class Trainer(Protocol):
     to the framework (and device) once, then indexed by the shared permutation.
     """
 
-    framework: str
-
     def step(self, xb: np.ndarray, yb: np.ndarray, lr: float) -> float:
         """One optimizer step on one batch; returns that batch's loss before the step."""
 

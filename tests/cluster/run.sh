@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make test-cluster`: the digits workflow through a real single-node SLURM (slurm-up.sh), with
-# `--profile profiles/slurm` and the torch jobs GPU-tagged (gpu_jobs: [torch]). Checks that
+# `--profile profiles/slurm` and the torch and jax jobs GPU-tagged (gpu_jobs). Checks that
 #   - every output of the workflow exists and Snakemake has nothing left to do;
 #   - every non-local job ran as a COMPLETED SLURM job;
-#   - the torch jobs got a GPU: CUDA_VISIBLE_DEVICES set inside the job step, a GPU in
+#   - the GPU-tagged jobs got a GPU: CUDA_VISIBLE_DEVICES set inside the job step, a GPU in
 #     `scontrol show job` (TresPerJob/TresPerNode) and the gpu partition; all others none;
 #   - training and evaluation give the same numbers as a local run of the same config.
 # The cluster is torn down on exit, failure included. Needs root and apt (Debian packages).
@@ -25,15 +25,15 @@ fail() {
   exit 1
 }
 
-# Small but complete: one seed, all three frameworks, few epochs, short timings. One thread per
-# job, so the two cores run two jobs at once.
+# Small but complete: one seed, every framework, few epochs, short timings. One thread per job,
+# so the two cores run two jobs at once.
 CONFIG='seeds: [0]
 threads: 1
-gpu_jobs: [torch]
+gpu_jobs: [torch, jax]
 training: {epochs: 5}
 bench: {batch_sizes: [32], full_test_set: false, warmup_calls: 5, min_repeats: 5,
         min_seconds: 0.05, rounds: 1}'
-GPU_RULE='_torch$'                     # the rules gpu_jobs: [torch] tags
+GPU_RULE='_(torch|jax)$'               # the rules gpu_jobs: [torch, jax] tags
 FRAMEWORK_RULE='^(train|evaluate|idiomatic)_'       # threads: 1 -> --cpus-per-task=1
 
 copy_repo() { # DEST: the working tree as git sees it (tracked and untracked, not ignored)
@@ -127,8 +127,10 @@ while IFS='|' read -r id comment state; do
     [[ $partition == Partition=cpu ]] || fail "job $id ($rule): $partition, not cpu"
   fi
 done <jobs.txt
-for rule in train_numpy train_torch train_keras; do
-  grep -q "|rule_${rule}_wildcards_" jobs.txt || fail "no SLURM job ran $rule"
+# every framework of the registry trained on the cluster
+mapfile -t names < <(cd "$REPO/src" && "$PYTHON" -c 'from mlpcompare import frameworks; print(*frameworks.NAMES, sep="\n")')
+for name in "${names[@]}"; do
+  grep -q "|rule_train_${name}_wildcards_" jobs.txt || fail "no SLURM job ran train_$name"
 done
 ((seen_gpu > 0)) || fail "no GPU-tagged job ran"
 say "$(wc -l <jobs.txt) SLURM jobs checked, $seen_gpu with a GPU"

@@ -1,7 +1,6 @@
 """The idiomatic variant: each framework's convenient training path, timed for throughput only.
 
-The tuned trainers (:mod:`mlpcompare.numpy_mlp`, :mod:`mlpcompare.torch_mlp`,
-:mod:`mlpcompare.keras_mlp`) feed every framework the same mini-batches from arrays already in
+The tuned trainers (registry: ``trainer``) feed every framework the same mini-batches from arrays already in
 memory; they are the reference for accuracy. The idiomatic variant trains the same network from
 the same initial weights with the same hyper-parameters (learning rate and decay, Adam's betas
 and epsilon, weight decay, batch size, dropout) but lets the convenient API decide batching and
@@ -9,7 +8,10 @@ shuffling, as a user following the framework's documentation would:
 
 * :mod:`.numpy_loop`: a plain NumPy loop whose expressions allocate (what a notebook writes);
 * :mod:`.torch_loop`: ``TensorDataset`` + ``DataLoader(shuffle=True)`` + the textbook loop;
-* :mod:`.keras_fit`: ``model.compile`` + ``model.fit(shuffle=True)``.
+* :mod:`.keras_fit`: ``model.compile`` + ``model.fit(shuffle=True)``;
+* :mod:`.jax_optax`: a ``jax.jit`` step with an optax optimizer over ``jax.random`` shuffles.
+
+The registry (:mod:`mlpcompare.frameworks`, ``idiomatic``) names each framework's module.
 
 Each exposes ``train_epochs(model_spec, train_spec, weights, x_train, y_train, *, seed, device,
 epochs)`` returning per-epoch ``epoch``, ``epoch_seconds`` and ``train_loss``, and ``API``, the
@@ -19,25 +21,22 @@ path in a few words. :func:`measure` runs one framework over every seed and writ
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import platform
 import sys
 
-from mlpcompare import io
+from mlpcompare import frameworks, io
 from mlpcompare.logs import UserError
 from mlpcompare.runs import model_spec_for, peak_rss_mb, prepare_framework, train_spec_for
 from mlpcompare.training import steady_throughput
 
 log = logging.getLogger(__name__)
 
-MODULES = {"numpy": "numpy_loop", "torch": "torch_loop", "keras": "keras_fit"}
-
 
 def module(framework: str):
-    """The idiomatic module of ``framework`` (imports that framework)."""
-    return importlib.import_module(f"{__name__}.{MODULES[framework]}")
+    """The idiomatic module of ``framework`` (registry: ``idiomatic``; imports the framework)."""
+    return frameworks.get(framework).idiomatic_module()
 
 
 def seed_record(seed: int, history: list[dict], n_train: int) -> dict:

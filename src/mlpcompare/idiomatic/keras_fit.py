@@ -24,6 +24,8 @@ from mlpcompare.spec import ModelSpec, TrainSpec
 API = "model.compile + model.fit(shuffle=True), keras.optimizers.Adam/SGD"
 KERAS_DEVICES = {"cpu": "cpu:0", "cuda": "gpu:0"}
 log = logging.getLogger(__name__)
+# The loss fit reports includes the L2 penalty (the kernel regularisers' losses).
+LOSS_INCLUDES_PENALTY = True
 
 
 class EpochTimer(keras.callbacks.Callback):

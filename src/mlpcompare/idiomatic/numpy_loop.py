@@ -17,6 +17,8 @@ from mlpcompare.spec import ModelSpec, TrainSpec
 
 API = "plain NumPy loop: expressions that allocate, rng.permutation batches, textbook Adam/SGD"
 log = logging.getLogger(__name__)
+# The loss this loop reports includes the L2 penalty (it adds it).
+LOSS_INCLUDES_PENALTY = True
 
 # Each activation with its derivative written in terms of its own output ``a``.
 ACTIVATIONS = {

@@ -22,6 +22,8 @@ from mlpcompare.torch_mlp import MLP
 
 API = "TensorDataset + DataLoader(shuffle=True) + training loop, torch.optim default implementation"
 log = logging.getLogger(__name__)
+# The loss this loop reports is the criterion's alone: weight_decay never enters the loss.
+LOSS_INCLUDES_PENALTY = False
 
 
 def build_optimizer(model: MLP, train_spec: TrainSpec) -> torch.optim.Optimizer:

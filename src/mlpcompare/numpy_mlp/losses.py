@@ -5,16 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log of the softmax, (n, k) -> (n, k).
-
-    Log-sum-exp trick: subtracting each row's maximum first leaves the result unchanged but keeps
-    ``exp`` <= 1, so logits of 1e4 do not overflow.
-    """
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Batch-mean cross-entropy and its gradient with respect to the logits.
 
@@ -23,8 +13,9 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     """
     n = len(y)
     rows = np.arange(n)
-    # Log-sum-exp, as in log_softmax, written out so that exp(shifted) is computed once and
-    # becomes the softmax in place (this runs every training step).
+    # Log-sum-exp: subtracting each row's maximum leaves the result unchanged but keeps exp <= 1,
+    # so logits of 1e4 do not overflow; exp(shifted) is computed once and becomes the softmax
+    # in place (this runs every training step).
     shifted = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(shifted)
     sums = probs.sum(axis=1, keepdims=True)

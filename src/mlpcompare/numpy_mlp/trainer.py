@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import numpy as np
 
+from mlpcompare.io import read_npz, write_npz
 from mlpcompare.numpy_mlp.losses import l2_penalty, softmax_cross_entropy
 from mlpcompare.numpy_mlp.model import MLP
 from mlpcompare.numpy_mlp.optim import make_optimizer
@@ -21,8 +21,6 @@ class Trainer:
 
     weights : initial parameters, canonical layout. seed : seeds the dropout masks.
     """
-
-    framework = "numpy"
 
     def __init__(
         self,
@@ -92,23 +90,7 @@ class Trainer:
 
     def save(self, path: str) -> None:
         """Write the parameters as an .npz of plain arrays, atomically."""
-        save_params(self.model.params, path)
-
-
-def save_params(params: dict[str, np.ndarray], path: str) -> None:
-    """``np.savez`` to a temporary file beside ``path``, then rename: a reader never sees half a file.
-
-    (A plain ``open`` rather than ``tempfile.mkstemp``, whose 0600 mode would carry over to the model.)
-    """
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **params)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        write_npz(self.model.params, path, compressed=False)
 
 
 class LoadedModel:
@@ -129,6 +111,4 @@ class LoadedModel:
 def load_model(path: str, model_spec: ModelSpec, device: str) -> LoadedModel:
     """Load a model written by :meth:`Trainer.save`; never unpickles (object arrays are refused)."""
     resolve_device(device)
-    with np.load(path, allow_pickle=False) as saved:
-        params = {name: saved[name] for name in saved.files}
-    return LoadedModel(MLP(model_spec, params))
+    return LoadedModel(MLP(model_spec, read_npz(path)))

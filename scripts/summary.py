@@ -1,0 +1,5 @@
+# `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from mlpcompare import aggregate, layout, logs
+
+logs.to_file(snakemake.log[0])
+aggregate.write_summary(snakemake.params.runs, layout.RESULTS, snakemake.output[0])

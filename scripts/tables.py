@@ -1,0 +1,5 @@
+# `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from mlpcompare import layout, logs, tables
+
+logs.to_file(snakemake.log[0])
+tables.write_tables(snakemake.params.runs, layout.RESULTS, snakemake.output)

@@ -1,0 +1,99 @@
+"""The figure registry: every figure's name, title and drawing function, in one place.
+
+The rules expand their outputs from it, the report lays out what it lists, and each figure's
+caption is ``report/captions/<name>.rst`` (shown by Snakemake's ``--report`` and by our HTML
+report alike). Drawing functions are named, not imported, so reading the registry (every
+Snakemake start does) does not load matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from mlpcompare import io, roofline
+from mlpcompare.layout import Layout
+
+
+@dataclass(frozen=True)
+class Figure:
+    """``draw``: ``"module:function"`` under :mod:`mlpcompare`, called as ``function(data, path)``."""
+
+    title: str
+    draw: str
+
+    def function(self):
+        module, name = self.draw.split(":")
+        return getattr(importlib.import_module(f"mlpcompare.{module}"), name)
+
+
+# Per dataset (rule `eda`): ``data`` is the split's arrays and split.json.
+EDA_FIGURES = {
+    "samples": Figure("Training samples", "plots:sample_grid"),
+    "class_balance": Figure("Class balance", "plots:class_balance"),
+    "pixel_stats": Figure("Input values", "plots:pixel_stats"),
+}
+# Per dataset x architecture (rule `plots`): ``data`` is a :class:`mlpcompare.plots.ArchData`.
+FIGURES = {
+    "learning_curves": Figure("Learning curves", "plots:learning_curves"),
+    "time_to_accuracy": Figure("Time to accuracy", "plots:time_to_accuracy"),
+    "confusion": Figure("Confusion matrices", "plots:confusion_matrices"),
+    "per_class_f1": Figure("Per-class F1", "plots:per_class_f1"),
+    "training": Figure("Training time and throughput", "perf_plots:training_performance"),
+    "inference": Figure("Inference latency", "perf_plots:inference_latency"),
+}
+
+
+@dataclass
+class ArchData:
+    """What the figures of one dataset x architecture draw from.
+
+    ``runs``: one record per (framework, seed) with ``train`` (train.json), ``history`` and
+    ``confusion`` (CSV rows) and ``metrics`` (metrics.json); ``performance`` and ``inference``:
+    the architecture's tables (rows); ``ceilings``: framework -> roofline samples/s at the batch
+    size it trained with (None where not measured); ``idiomatic``: framework -> its idiomatic row
+    of throughput.csv, where that variant was measured.
+    """
+
+    runs: list[dict]
+    performance: list[dict]
+    inference: list[dict]
+    ceilings: dict[str, float | None]
+    idiomatic: dict[str, dict]
+
+
+def read_arch_data(runs: list[dict], results: Layout) -> ArchData:
+    """Read the files of one dataset x architecture (``runs``: its run records) under ``results``."""
+    loaded = [
+        {
+            **run,
+            "train": io.read_json(results.run_file(run, "train.json")),
+            "history": io.read_csv(results.run_file(run, "history.csv")),
+            "confusion": io.read_csv(results.run_file(run, "confusion.csv")),
+            "metrics": io.read_json(results.run_file(run, "metrics.json")),
+        }
+        for run in runs
+    ]
+    dataset, arch = runs[0]["dataset"], runs[0]["arch"]
+    machine = io.read_json(results.machine("roofline.json"))
+    ceilings = {}
+    for run in loaded:  # a framework's batch size may differ (framework_overrides)
+        entry = roofline.find(machine, dataset, arch, run["train"]["training"]["batch_size"])
+        ceilings.setdefault(run["framework"], entry["ceiling_samples_per_s"] if entry else None)
+    return ArchData(
+        runs=loaded,
+        performance=io.read_csv(results.table(dataset, arch, "performance")),
+        inference=io.read_csv(results.table(dataset, arch, "inference")),
+        ceilings=ceilings,
+        idiomatic={
+            row["framework"]: row
+            for row in io.read_csv(results.top("throughput.csv"))
+            if (row["dataset"], row["arch"], row["variant"]) == (dataset, arch, "idiomatic")
+        },
+    )
+
+
+def draw(data, outputs: dict[str, str], registry: dict[str, Figure] = FIGURES) -> None:
+    """Draw every figure of ``registry`` from ``data`` to ``outputs[name]``."""
+    for name, figure in registry.items():
+        figure.function()(data, outputs[name])

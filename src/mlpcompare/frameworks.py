@@ -1,0 +1,80 @@
+"""The framework registry: the one place that knows which frameworks exist and what each is.
+
+The entries are data, in ``frameworks.yaml`` beside this module; this module gives them their
+type. Rules, aggregation, plots, the report, the environment record and the tests read it;
+nothing else lists frameworks (``tests/test_registry.py`` checks that, and the schema's enums
+against it). Adding a framework is an entry there plus its own modules, environment and tests
+(README, "Extending"). This module imports no framework: the rules and the report import it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Framework:
+    """What the workflow needs to know about one framework.
+
+    ``trainer``: module with the training surface (``Trainer``, ``load_model``,
+    ``configure_threads``, ``resolve_device``, ``environment``); ``idiomatic``: module with the
+    convenient path (``train_epochs``, ``API``); ``model_file``: the trained model's file name
+    in a run folder; ``env``: its conda environment under ``envs/``; ``gpu``: whether it can
+    train on a GPU; ``sources``: its model and training code (files or folders, relative to the
+    repository), counted as its code size; ``api``: how the tuned trainer trains, in a few
+    words; ``colour``: its colour in every figure; ``packages``: distributions whose versions
+    are recorded with the results; ``automates``: what this project's code leaves to it.
+    """
+
+    name: str
+    label: str
+    trainer: str
+    idiomatic: str
+    model_file: str
+    env: str
+    gpu: bool
+    sources: tuple[str, ...]
+    api: str
+    colour: str
+    packages: tuple[str, ...]
+    automates: dict[str, str] = field(default_factory=dict)
+
+    def trainer_module(self):
+        """The imported trainer module (imports the framework itself)."""
+        return importlib.import_module(self.trainer)
+
+    def idiomatic_module(self):
+        """The imported idiomatic module (imports the framework itself)."""
+        return importlib.import_module(self.idiomatic)
+
+
+def _load(path: Path) -> dict[str, Framework]:
+    """The entries of ``frameworks.yaml``, in its order (the order of every table and figure)."""
+    entries = yaml.safe_load(path.read_text())
+    return {
+        name: Framework(
+            name=name,
+            **{
+                key: tuple(value) if key in ("sources", "packages") else value
+                for key, value in entry.items()
+            },
+        )
+        for name, entry in entries.items()
+    }
+
+
+REGISTRY: dict[str, Framework] = _load(Path(__file__).with_name("frameworks.yaml"))
+NAMES: tuple[str, ...] = tuple(REGISTRY)
+GPU_CAPABLE: tuple[str, ...] = tuple(name for name, fw in REGISTRY.items() if fw.gpu)
+
+
+def get(name: str) -> Framework:
+    """The registry entry of ``name``; an unknown name lists the known ones."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown framework {name!r}; known: {', '.join(NAMES)}") from None
