@@ -11,6 +11,7 @@ localrules:
 rule roofline:
     input:
         info=[RESULTS.split_info(dataset) for dataset in DATASETS],
+        code=code("roofline.py"),
     output:
         RESULTS.machine("roofline.json"),
     log:
@@ -35,6 +36,7 @@ rule roofline:
 rule environment:
     input:
         train=run_files("train.json"),
+        code=code("environment.py"),
     output:
         RESULTS.machine("environment.json"),
     log:
@@ -53,6 +55,7 @@ rule environment:
 rule loc:
     input:
         unpack(framework_sources),
+        code=code("loc.py"),
     output:
         RESULTS.top("loc.csv"),
     log:
@@ -75,6 +78,7 @@ rule tables:
         inference=arch_run_files("inference.csv"),
         inference_info=arch_run_files("inference.json"),
         predictions=arch_run_files("predictions.npz"),
+        code=code("tables.py"),
     output:
         **{table: RESULTS.table(D, A, table) for table in layout.ARCH_TABLES},
     log:
@@ -97,6 +101,7 @@ rule summary:
         inference_info=run_files("inference.json"),
         roofline=RESULTS.machine("roofline.json"),
         loc=RESULTS.top("loc.csv"),
+        code=code("summary.py"),
     output:
         RESULTS.top("summary.csv"),
     log:
@@ -121,6 +126,7 @@ rule throughput:
             for r in IDIOMATIC
         ],
         roofline=RESULTS.machine("roofline.json"),
+        code=code("throughput.py"),
     output:
         report(
             RESULTS.top("throughput.csv"),

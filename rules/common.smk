@@ -11,8 +11,8 @@ min_version("9.0")
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from mlpcompare import config as cfg
-from mlpcompare import figures, frameworks, layout
-from mlpcompare.data import IDX_FILES, REMOTE
+from mlpcompare import codedeps, codesize, figures, frameworks, layout, limits
+from mlpcompare.data import IDX_FILES, REMOTE, SYNTHETIC
 from mlpcompare.layout import RESULTS
 
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
@@ -25,6 +25,19 @@ try:
 except cfg.ConfigError as err:
     sys.exit("\n".join(f"config error: {line}" for line in str(err).splitlines()))
 validate(config, SCHEMA)
+
+# Memory a training job asks a cluster for (resources of the train rules; a site may raise it).
+TRAIN_MEM_MB = 4000
+# What a run needs against what a job has, before any job: each batch against its training
+# set, each training job's memory estimate against this machine's memory (a cluster job: its
+# mem_mb). One line per problem, no traceback.
+try:
+    if workflow.local_exec:
+        limits.check(config, limits.machine_memory())
+    else:
+        limits.check(config, TRAIN_MEM_MB * 2**20, where=f"with mem_mb={TRAIN_MEM_MB}")
+except cfg.ConfigError as err:
+    sys.exit("\n".join(f"config error: {line}" for line in str(err).splitlines()))
 
 DATASETS = config["datasets"]
 FRAMEWORKS = config["frameworks"]
@@ -66,11 +79,34 @@ wildcard_constraints:
     seed=r"\d+",
 
 
+def code(script, *modules):
+    """Input: every package file `script` (under scripts/) runs, and `modules` (a framework's,
+    from the registry) with what they import: derived from the code (mlpcompare.codedeps), so
+    editing a module reruns exactly the jobs that execute it."""
+    return codedeps.sources(
+        os.path.join(workflow.basedir, "src"),
+        os.path.join(workflow.basedir, "scripts", script),
+        modules,
+    )
+
+
 def raw_files(wildcards):
     """The downloaded IDX files a split needs (none for the embedded and synthetic sets)."""
     if wildcards.dataset not in REMOTE:
         return []
     return [f"resources/{wildcards.dataset}/{name}" for name in IDX_FILES]
+
+
+def split_params(wildcards):
+    """Params function: the settings that change this dataset's split, and no others (params
+    are a rerun trigger): the test fraction only where there is no official test set, the
+    synthetic settings only for the synthetic sets."""
+    settings = {key: config["split"][key] for key in ("val_fraction", "seed")}
+    if wildcards.dataset not in REMOTE:
+        settings["test_fraction"] = config["split"]["test_fraction"]
+    if wildcards.dataset in SYNTHETIC:
+        settings.update(config["synthetic"])
+    return settings
 
 
 def arch_params(wildcards):

@@ -11,15 +11,16 @@ rule download:
         "benchmarks/download/{dataset}.tsv"
     conda:
         "../envs/base.yaml"
-    params:
-        mirror=config["mirror"],
+    # No params: where a checksummed file came from (`mirror`) is no reason to fetch it again.
+    # The script reads the mirror from the config instead.
     script:
         "../scripts/download.py"
 
 
 rule split:
     input:
-        raw_files,
+        raw=raw_files,
+        code=code("split.py"),
     output:
         split=RESULTS.split(D),
         info=RESULTS.split_info(D),
@@ -30,8 +31,7 @@ rule split:
     conda:
         "../envs/base.yaml"
     params:
-        split=config["split"],
-        synthetic=config["synthetic"],
+        settings=split_params,
     script:
         "../scripts/split.py"
 
@@ -40,6 +40,7 @@ rule eda:
     input:
         split=RESULTS.split(D),
         info=RESULTS.split_info(D),
+        code=code("eda.py"),
     output:
         **{name: RESULTS.eda(D, f"{name}.png") for name in figures.EDA_FIGURES},
         stats=RESULTS.eda(D, "stats.json"),

@@ -11,6 +11,7 @@ for framework in FRAMEWORKS:
             train=run_file_patterns(framework, "train.json"),
             split=RESULTS.split(D),
             info=RESULTS.split_info(D),
+            code=code("evaluate.py", frameworks.get(framework).trainer),
         output:
             **{
                 name: run_file_patterns(framework, file)

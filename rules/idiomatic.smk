@@ -10,6 +10,11 @@ for framework in FRAMEWORKS:
         input:
             split=RESULTS.split(D),
             init=[RESULTS.init(D, A, seed) for seed in SEEDS],
+            code=code(
+                "idiomatic.py",
+                frameworks.get(framework).trainer,
+                frameworks.get(framework).idiomatic,
+            ),
         output:
             RESULTS.idiomatic(D, A, framework),
         log:

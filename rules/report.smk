@@ -1,6 +1,6 @@
 # Figures and the HTML report: seconds of work from files already made, so they run on the
-# submitting host. The code that draws and renders is an input (Snakemake's own code trigger
-# covers only the script file), so editing it reruns these rules.
+# submitting host. Like every rule, each has the package code it runs as input (`code`), and
+# the registry's data (names, colours, what each framework automates) that they show.
 localrules:
     plots,
     report,
@@ -20,10 +20,8 @@ rule plots:
         inference=RESULTS.table(D, A, "inference"),
         roofline=RESULTS.machine("roofline.json"),
         throughput=RESULTS.top("throughput.csv"),
-        code=[
-            os.path.join(workflow.basedir, "src/mlpcompare", name)
-            for name in ("plots.py", "perf_plots.py", "figures.py")
-        ],
+        registry=os.path.join(workflow.basedir, "src/mlpcompare/frameworks.yaml"),
+        code=code("plots.py"),
     output:
         **{
             name: report(
@@ -85,10 +83,8 @@ rule report:
             os.path.join(workflow.basedir, f"report/{name}.yaml")
             for name in ("labels", "references")
         ],
-        code=[
-            os.path.join(workflow.basedir, "src/mlpcompare", name)
-            for name in ("report.py", "report_format.py")
-        ],
+        registry=os.path.join(workflow.basedir, "src/mlpcompare/frameworks.yaml"),
+        code=code("report.py"),
     output:
         report(
             RESULTS.top("report.html"),

@@ -1,6 +1,7 @@
 rule init:
     input:
         info=RESULTS.split_info(D),
+        code=code("init.py"),
     output:
         RESULTS.init(D, A, "{seed}"),
     log:
@@ -25,6 +26,7 @@ for framework in FRAMEWORKS:
         input:
             split=RESULTS.split(D),
             init=RESULTS.init(D, A, "{seed}"),
+            code=code("train.py", frameworks.get(framework).trainer),
         output:
             model=RESULTS.model(layout.run_pattern(framework)),
             history=RESULTS.run_file(layout.run_pattern(framework), "history.csv"),
@@ -40,7 +42,7 @@ for framework in FRAMEWORKS:
             gpu=gpu_request(framework),
             timing=TIMED,
             runtime=240,
-            mem_mb=4000,
+            mem_mb=TRAIN_MEM_MB,
         params:
             framework=framework,
             arch=arch_params,

@@ -1,12 +1,14 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
 from pathlib import Path
 
-from mlpcompare import data, logs
+from mlpcompare import fetch, logs
 
 logs.to_file(snakemake.log[0])
-logs.run(
-    data.download,
-    snakemake.wildcards.dataset,
-    Path(snakemake.output[0]).parent,
-    mirror=snakemake.params.mirror,
-)
+with logs.one_line_errors():
+    # The mirror comes from the config, not params: where a checksummed file came from is no
+    # reason to fetch it again (rules/data.smk).
+    fetch.download(
+        snakemake.wildcards.dataset,
+        Path(snakemake.output[0]).parent,
+        mirror=snakemake.config["mirror"],
+    )

@@ -2,9 +2,12 @@
 from mlpcompare import eda, figures, io, logs
 
 logs.to_file(snakemake.log[0])
-arrays = io.read_npz(snakemake.input.split)
-info = io.read_json(snakemake.input.info)
-for name, figure in figures.EDA_FIGURES.items():
-    figure.function()(arrays, info, snakemake.output[name])
-io.write_json(eda.stats(arrays, info), snakemake.output.stats)
-io.write_json(eda.sanity(arrays, info, snakemake.params.balance_tolerance), snakemake.output.sanity)
+with logs.one_line_errors():
+    arrays = io.read_npz(snakemake.input.split)
+    info = io.read_json(snakemake.input.info)
+    for name, figure in figures.EDA_FIGURES.items():
+        figure.function()(arrays, info, snakemake.output[name])
+    io.write_json(eda.stats(arrays, info), snakemake.output.stats)
+    io.write_json(
+        eda.sanity(arrays, info, snakemake.params.balance_tolerance), snakemake.output.sanity
+    )

@@ -2,6 +2,9 @@
 from mlpcompare import envinfo, io, logs
 
 logs.to_file(snakemake.log[0])
-records = [io.read_json(path) for path in snakemake.input.train]
-env = envinfo.environment(records, threads=snakemake.params.threads, device=snakemake.params.device)
-io.write_json(env, snakemake.output[0])
+with logs.one_line_errors():
+    records = [io.read_json(path) for path in snakemake.input.train]
+    env = envinfo.environment(
+        records, threads=snakemake.params.threads, device=snakemake.params.device
+    )
+    io.write_json(env, snakemake.output[0])

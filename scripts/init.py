@@ -2,8 +2,9 @@
 from mlpcompare import io, logs, spec
 
 logs.to_file(snakemake.log[0])
-info = io.read_json(snakemake.input.info)
-model_spec = spec.ModelSpec.from_config(
-    snakemake.params.arch, info["n_features"], info["n_classes"]
-)
-io.write_npz(spec.init_weights(model_spec, int(snakemake.wildcards.seed)), snakemake.output[0])
+with logs.one_line_errors():
+    info = io.read_json(snakemake.input.info)
+    model_spec = spec.ModelSpec.from_config(
+        snakemake.params.arch, info["n_features"], info["n_classes"]
+    )
+    io.write_npz(spec.init_weights(model_spec, int(snakemake.wildcards.seed)), snakemake.output[0])

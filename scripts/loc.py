@@ -2,5 +2,6 @@
 from mlpcompare import codesize, io, logs
 
 logs.to_file(snakemake.log[0])
-sources = {fw: list(snakemake.input[fw]) for fw in snakemake.params.frameworks}
-io.write_csv(codesize.count(sources), snakemake.output[0], ["framework", "files", "loc"])
+with logs.one_line_errors():
+    sources = {fw: list(snakemake.input[fw]) for fw in snakemake.params.frameworks}
+    io.write_csv(codesize.count(sources), snakemake.output[0], ["framework", "files", "loc"])

@@ -3,5 +3,6 @@ from mlpcompare import figures, logs
 from mlpcompare.layout import RESULTS
 
 logs.to_file(snakemake.log[0])
-data = figures.read_arch_data(snakemake.params.runs, RESULTS)
-figures.draw(data, dict(snakemake.output.items()))
+with logs.one_line_errors():
+    data = figures.read_arch_data(snakemake.params.runs, RESULTS)
+    figures.draw(data, dict(snakemake.output.items()))

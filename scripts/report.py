@@ -5,10 +5,11 @@ from mlpcompare import logs, report
 from mlpcompare.layout import RESULTS
 
 logs.to_file(snakemake.log[0])
-report.write_report(
-    root=RESULTS.root,
-    assets=os.path.dirname(snakemake.input.style),
-    config=snakemake.params.config,
-    runs=snakemake.params.runs,
-    output=snakemake.output[0],
-)
+with logs.one_line_errors():
+    report.write_report(
+        root=RESULTS.root,
+        assets=os.path.dirname(snakemake.input.style),
+        config=snakemake.params.config,
+        runs=snakemake.params.runs,
+        output=snakemake.output[0],
+    )

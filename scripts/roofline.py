@@ -3,11 +3,12 @@ from mlpcompare import bench, io, logs, roofline
 from mlpcompare.layout import RESULTS
 
 logs.to_file(snakemake.log[0])
-result = roofline.machine_roofline(
-    infos={d: io.read_json(RESULTS.split_info(d)) for d in snakemake.params.datasets},
-    archs=snakemake.params.archs,
-    batch_sizes=snakemake.params.batch_sizes,
-    threads=snakemake.threads,
-    settings=bench.Settings.from_config(snakemake.params.bench),
-)
-io.write_json(result, snakemake.output[0])
+with logs.one_line_errors():
+    result = roofline.machine_roofline(
+        infos={d: io.read_json(RESULTS.split_info(d)) for d in snakemake.params.datasets},
+        archs=snakemake.params.archs,
+        batch_sizes=snakemake.params.batch_sizes,
+        threads=snakemake.threads,
+        settings=bench.Settings.from_config(snakemake.params.bench),
+    )
+    io.write_json(result, snakemake.output[0])

@@ -4,15 +4,12 @@ from pathlib import Path
 from mlpcompare import data, io, logs
 
 logs.to_file(snakemake.log[0])
-arrays, info = logs.run(
-    data.make_split,
-    snakemake.wildcards.dataset,
-    raw_dir=Path(snakemake.input[0]).parent if snakemake.input else None,
-    val_fraction=snakemake.params.split["val_fraction"],
-    test_fraction=snakemake.params.split["test_fraction"],
-    seed=snakemake.params.split["seed"],
-    n_samples=snakemake.params.synthetic["n_samples"],
-    noise=snakemake.params.synthetic["noise"],
-)
-io.write_npz(arrays, snakemake.output.split)
-io.write_json(info, snakemake.output.info)
+with logs.one_line_errors():
+    # test_fraction and the synthetic settings come only for the sets they apply to.
+    arrays, info = data.make_split(
+        snakemake.wildcards.dataset,
+        raw_dir=Path(snakemake.input.raw[0]).parent if snakemake.input.raw else None,
+        **{"test_fraction": None, **snakemake.params.settings},
+    )
+    io.write_npz(arrays, snakemake.output.split)
+    io.write_json(info, snakemake.output.info)

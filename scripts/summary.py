@@ -2,4 +2,5 @@
 from mlpcompare import aggregate, layout, logs
 
 logs.to_file(snakemake.log[0])
-aggregate.write_summary(snakemake.params.runs, layout.RESULTS, snakemake.output[0])
+with logs.one_line_errors():
+    aggregate.write_summary(snakemake.params.runs, layout.RESULTS, snakemake.output[0])

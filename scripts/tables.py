@@ -2,4 +2,5 @@
 from mlpcompare import layout, logs, tables
 
 logs.to_file(snakemake.log[0])
-tables.write_tables(snakemake.params.runs, layout.RESULTS, snakemake.output)
+with logs.one_line_errors():
+    tables.write_tables(snakemake.params.runs, layout.RESULTS, snakemake.output)

@@ -2,6 +2,7 @@
 from mlpcompare import aggregate, layout, logs
 
 logs.to_file(snakemake.log[0])
-aggregate.write_throughput(
-    snakemake.params.runs, snakemake.params.idiomatic, layout.RESULTS, snakemake.output[0]
-)
+with logs.one_line_errors():
+    aggregate.write_throughput(
+        snakemake.params.runs, snakemake.params.idiomatic, layout.RESULTS, snakemake.output[0]
+    )

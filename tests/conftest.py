@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,3 +81,28 @@ def tiny_run(tmp_path_factory) -> Path:
     run = snakemake(workdir, "--cores", "2", "--configfile", "tiny.yaml")
     assert run.returncode == 0, run.stderr[-3000:]
     return workdir
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule -> job count of a dry run of the tiny config (Snakemake's job stats table); ``args``
+    are more command-line arguments (``--config ...``)."""
+    dry = snakemake(workdir, "-n", "--configfile", "tiny.yaml", *args)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    stats = (dry.stdout + dry.stderr).split("Job stats:")
+    if len(stats) == 1:
+        return {}
+    rows = re.findall(r"^(\w+)\s+(\d+)$", stats[1].split("total")[0], re.M)
+    return {rule: int(count) for rule, count in rows}
+
+
+@contextlib.contextmanager
+def edited(path: Path, line: str):
+    """``path`` with ``line`` appended (a change of content: Snakemake ignores a bare touch of
+    an input whose checksum it recorded), then restored, modification time included."""
+    original, stat = path.read_text(), path.stat()
+    path.write_text(original + line)
+    try:
+        yield
+    finally:
+        path.write_text(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))

@@ -91,6 +91,22 @@ CONFIG_CASES = {
         ["device=gpu"],
         "config error: device: 'gpu' is not one of: auto, cpu, cuda",
     ),
+    "NaN learning rate": (
+        ["training={lr: nan}"],
+        "config error: training.lr: nan is not a finite number",
+    ),
+    "epsilon that is 0 in float32": (
+        ["training={eps: 1e-60}"],
+        "config error: training.eps: 1e-60 is 0 in float32 (smallest normal 1.2e-38)",
+    ),
+    "split seed beyond 32 bits": (
+        ["split={seed: 4294967296}"],
+        "config error: split.seed: 4294967296 is greater than the maximum of 4294967295",
+    ),
+    "network too large for the memory": (
+        ["architectures={mlp-16: {hidden: [65536, 65536, 65536, 65536]}}"],
+        "config error: digits x mlp-16 (64-65536-65536-65536-65536-10): training needs about",
+    ),
 }
 
 

@@ -162,3 +162,101 @@ def test_command_line_strings_are_coerced_to_the_types_the_schema_expects():
         "threads": "two",
         "seeds": ["1.5"],
     }
+
+
+# --- limits: values the schema's ranges let through that would crash or mislead a job ------------
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    "changes,line",
+    [
+        ({"training__lr": NAN}, "training.lr: nan is not a finite number"),
+        ({"training__momentum": NAN}, "training.momentum: nan is not a finite number"),
+        (
+            {"architectures__mlp-256-128-64__dropout": NAN},
+            "architectures.mlp-256-128-64.dropout: nan is not a finite number",
+        ),
+        # the schema's maximum of 600 would also flag inf: one line for the key all the same
+        ({"bench__min_seconds": INF}, "bench.min_seconds: inf is not a finite number"),
+        ({"bench__batch_sizes": [1, INF]}, "bench.batch_sizes.1: inf is not a finite number"),
+        ({"split__val_fraction": NAN}, "split.val_fraction: nan is not a finite number"),
+        ({"sanity__balance_tolerance": INF}, "sanity.balance_tolerance: inf is not a finite number"),
+        ({"training__target_val_accuracy": -INF}, "training.target_val_accuracy: -inf is not a finite number"),
+        (
+            {"framework_overrides": {"torch": {"lr": NAN}}},
+            "framework_overrides.torch.lr: nan is not a finite number",
+        ),
+    ],
+)  # fmt: skip
+def test_every_number_must_be_finite(changes, line):
+    assert problems_with(**changes) == [line]
+
+
+def test_nan_from_the_command_line_is_caught_too():
+    given = cfg.coerce_strings({"training": {"lr": "nan"}, "bench": {"min_seconds": "inf"}}, SCHEMA)
+    config = copy.deepcopy(DEFAULT)
+    config["training"].update(given["training"])
+    config["bench"].update(given["bench"])
+    assert cfg.problems(config, SCHEMA) == [
+        "bench.min_seconds: inf is not a finite number",
+        "training.lr: nan is not a finite number",
+    ]
+
+
+def test_epsilon_must_not_vanish_in_float32():
+    assert problems_with(training__eps=1e-60) == [
+        "training.eps: 1e-60 is 0 in float32 (smallest normal 1.2e-38)"
+    ]
+    assert problems_with(training__eps=1e-40) == [
+        "training.eps: 1e-40 is subnormal, flushed to 0 by TensorFlow and XLA, in float32 "
+        "(smallest normal 1.2e-38)"
+    ]
+    assert problems_with(framework_overrides={"keras": {"eps": 1e-50}}) == [
+        "framework_overrides.keras.eps: 1e-50 is 0 in float32 (smallest normal 1.2e-38)"
+    ]
+    assert problems_with(training__eps=1.2e-38) == []  # just above the smallest normal
+    assert problems_with(training__eps=1e-8) == []
+
+
+def test_learning_rate_must_not_vanish_in_float32():
+    assert problems_with(training__lr=1e-50) == [
+        "training.lr: 1e-50 is 0 in float32 (smallest normal 1.2e-38)"
+    ]
+    assert problems_with(training__lr=1e-30) == []
+
+
+def test_decay_rates_and_dropout_must_stay_below_one_in_float32():
+    assert problems_with(training__beta2=0.99999999) == [
+        "training.beta2: 0.99999999 is 1 in float32 (use at most 0.99999994)"
+    ]
+    assert problems_with(framework_overrides={"numpy": {"momentum": 0.999999999}}) == [
+        "framework_overrides.numpy.momentum: 0.999999999 is 1 in float32 (use at most 0.99999994)"
+    ]
+    assert problems_with(**{"architectures__mlp-256-128-64__dropout": 0.99999997}) == [
+        "architectures.mlp-256-128-64.dropout: 0.99999997 is 1 in float32 (use at most 0.99999994)"
+    ]
+    assert problems_with(training__beta2=0.9999999, training__beta1=0.99999994) == []
+
+
+def test_seeds_must_fit_the_32_bits_the_libraries_take():
+    top = 2**32 - 1  # scikit-learn's random_state, NumPy's legacy seed (Keras seeds it)
+    for prop in (SCHEMA["properties"]["seeds"]["items"], SCHEMA["properties"]["split"]["properties"]["seed"]):  # fmt: skip
+        assert prop["minimum"] == 0 and prop["maximum"] == top
+    assert problems_with(split__seed=top, seeds=[0, top]) == []
+    assert problems_with(split__seed=2**32) == [
+        "split.seed: 4294967296 is greater than the maximum of 4294967295"
+    ]
+    assert problems_with(seeds=[0, 2**40]) == [
+        "seeds.1: 1099511627776 is greater than the maximum of 4294967295"
+    ]
+
+
+def test_other_ranges_stay_with_the_schema():
+    [lr] = problems_with(training__lr=0)
+    assert lr.startswith("training.lr: 0 is less than or equal to the minimum of 0")
+    [beta] = problems_with(training__beta1=1.0)
+    assert beta.startswith("training.beta1: 1.0 is greater than or equal to the maximum of 1")
+    [batch] = problems_with(training__batch_size=0)
+    assert batch.startswith("training.batch_size: 0 is less than the minimum of 1")

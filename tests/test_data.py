@@ -1,13 +1,12 @@
-"""Download (checksummed, atomic), IDX parsing, embedded/synthetic sets, the split, sanity checks."""
+"""IDX parsing, embedded/synthetic sets, the split, sanity checks."""
 
 import gzip
-import shutil
 import struct
 
 import numpy as np
 import pytest
 
-from mlpcompare import data, eda
+from mlpcompare import data, eda, fetch, logs
 
 
 def write_idx(path, array, magic=None):
@@ -58,81 +57,12 @@ def test_read_idx_rejects_truncated_gzip(tmp_path, mirror):
         data.read_idx(path, 1)
 
 
-# --- download ------------------------------------------------------------------------------------
-
-
-def test_download_from_local_mirror_verifies_sha256(tmp_path, mirror):
-    paths = data.download("mnist", tmp_path / "res", mirror=str(mirror))
-    assert [p.name for p in paths] == list(data.IDX_FILES)
-    for p in paths:
-        assert p.read_bytes() == (mirror / "mnist" / p.name).read_bytes()
-    assert not list((tmp_path / "res").glob(".*tmp*"))  # no temp files left behind
-
-
-def test_checksum_mismatch_names_file_expected_and_actual_and_leaves_nothing(tmp_path, mirror):
-    bad = tmp_path / "mirror" / "mnist"
-    shutil.copytree(mirror / "mnist", bad)
-    target = bad / "train-labels-idx1-ubyte.gz"
-    raw = bytearray(target.read_bytes())
-    raw[100] ^= 0xFF
-    target.write_bytes(bytes(raw))
-    actual = data.file_hash(target, "sha256")
-    dest = tmp_path / "res"
-    with pytest.raises(data.DataError) as err:
-        data.download("mnist", dest, mirror=str(tmp_path / "mirror"))
-    message = str(err.value)
-    assert "train-labels-idx1-ubyte.gz" in message
-    assert "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c" in message
-    assert actual in message
-    assert not (dest / "train-labels-idx1-ubyte.gz").exists()
-    assert not [p for p in dest.iterdir() if p.name.startswith(".")]
-
-
-def test_existing_good_file_is_kept_and_corrupt_one_refetched(tmp_path, mirror):
-    dest = tmp_path / "res"
-    data.download("mnist", dest, mirror=str(mirror))
-    (dest / "t10k-labels-idx1-ubyte.gz").write_bytes(b"junk")
-    data.download("mnist", dest, mirror=str(mirror))
-    assert (dest / "t10k-labels-idx1-ubyte.gz").read_bytes() == (
-        mirror / "mnist" / "t10k-labels-idx1-ubyte.gz"
-    ).read_bytes()
-
-
-def test_missing_mirror_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(data.DataError, match="mirror folder not found: .*nowhere"):
-        data.download("mnist", tmp_path, mirror=str(tmp_path / "nowhere"))
-
-
-def test_unreachable_sources_report_every_attempt(tmp_path, monkeypatch):
-    # Port 9 (discard) on loopback refuses connections: an offline machine in miniature.
-    monkeypatch.setitem(
-        data.REMOTE, "kmnist", data.RemoteDataset(
-            urls=("http://127.0.0.1:9/kmnist/",),
-            hashes=data.REMOTE["kmnist"].hashes,
-            classes=data.REMOTE["kmnist"].classes,
-        )
-    )  # fmt: skip
-    with pytest.raises(
-        data.DataError,
-        match=r"kmnist/train-images-idx3-ubyte.gz: no source worked \(could not download http://127.0.0.1:9/",
-    ):
-        data.download("kmnist", tmp_path / "res", mirror="http://127.0.0.1:9/mirror")
-    assert not (tmp_path / "res" / "train-images-idx3-ubyte.gz").exists()
-
-
-def test_every_remote_dataset_pins_a_hash_for_each_file():
-    for name, remote in data.REMOTE.items():
-        assert set(remote.hashes) == set(data.IDX_FILES), name
-        assert all(h.split(":")[0] in ("sha256", "md5") for h in remote.hashes.values())
-        assert len(remote.classes) == 10
-
-
 # --- split -----------------------------------------------------------------------------------------
 
 
 def test_mnist_smoke_download_parse_split(tmp_path, mirror):
     raw = tmp_path / "resources" / "mnist"
-    data.download("mnist", raw, mirror=str(mirror))
+    fetch.download("mnist", raw, mirror=str(mirror))
     arrays, info = data.make_split(
         "mnist", raw_dir=raw, val_fraction=0.1, test_fraction=0.2, seed=0
     )
@@ -175,6 +105,81 @@ def test_synthetic_sets_are_two_class_two_feature_in_unit_range(name):
 def test_xor_labels_follow_the_quadrant_rule():
     x, y = data.xor_set(1000, 0.0, np.random.default_rng(0))
     assert np.array_equal(y, (np.sign(x[:, 0]) == np.sign(x[:, 1])).astype(int))
+
+
+def digits_split(val_fraction=0.1, test_fraction=0.2):
+    return data.make_split(
+        "digits", raw_dir=None, val_fraction=val_fraction, test_fraction=test_fraction, seed=0
+    )
+
+
+def test_a_val_fraction_leaving_a_class_without_validation_samples_is_refused():
+    # 1,437 samples outside the test set: 0.001 holds out 2, for 10 classes
+    with pytest.raises(data.DataError) as err:
+        digits_split(val_fraction=0.001)
+    assert str(err.value) == (
+        "digits: split.val_fraction 0.001 leaves class '8' without a validation sample "
+        "(it has 139 samples to split; use val_fraction >= 0.0072)"
+    )
+    assert isinstance(err.value, logs.UserError)  # one line, no traceback
+    _, info = digits_split(val_fraction=0.0072)  # the value it suggests works
+    assert min(info["class_counts"]["val"]) >= 1
+
+
+def test_a_test_fraction_leaving_a_class_without_test_samples_is_refused():
+    with pytest.raises(data.DataError, match=(
+        r"^digits: split.test_fraction 0.001 leaves class '8' without a test sample "
+        r"\(it has 174 samples to split; use test_fraction >= 0.0058\)$"
+    )):  # fmt: skip
+        digits_split(test_fraction=0.001)
+    _, info = digits_split(test_fraction=0.0058)
+    assert min(info["class_counts"]["test"]) >= 1
+
+
+def test_a_class_rounded_out_of_a_part_is_refused():
+    # 203 samples, 0.02 holds out 5: in proportion a 3-sample class gets 0.07 of one, rounded
+    # away, although there are more samples held out than classes
+    y = np.repeat([0, 1, 2], [100, 100, 3])
+    x = np.arange(len(y), dtype=np.float32)[:, None]
+    labels = dict(name="toy", key="split.val_fraction", parts=("training", "validation"),
+                  classes=["a", "b", "c"])  # fmt: skip
+    with pytest.raises(data.DataError, match=(
+        r"toy: split.val_fraction 0.02 leaves class 'c' without a validation sample "
+        r"\(it has 3 samples to split; use val_fraction >= 0.34\)"
+    )):  # fmt: skip
+        data.stratified_split(x, y, 0.02, 0, **labels)
+    _, _, y_keep, y_held = data.stratified_split(x, y, 0.34, 0, **labels)
+    assert np.bincount(y_keep).min() >= 1 and np.bincount(y_held).min() >= 1
+
+
+def test_a_class_of_one_sample_cannot_be_split():
+    y = np.array([0] * 30 + [1])
+    x = np.zeros((31, 2))
+    with pytest.raises(data.DataError, match=(
+        r"xor: split.val_fraction 0.1 leaves class '1' without a validation sample "
+        r"\(it has 1 sample to split; too few samples to split: raise synthetic.n_samples\)"
+    )):  # fmt: skip
+        data.stratified_split(x, y, 0.1, 0, name="xor", key="split.val_fraction",
+                              parts=("training", "validation"), classes=["0", "1"])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "fraction,empty", [(1.0, "training"), (1.5, "training"), (0.0, "validation")]
+)
+def test_fractions_that_leave_a_part_empty_are_refused(fraction, empty):
+    with pytest.raises(data.DataError, match=(
+        rf"^digits: split.val_fraction {fraction:g} leaves no {empty} data"
+    )):  # fmt: skip
+        digits_split(val_fraction=fraction)
+
+
+def test_the_smallest_working_fractions_leave_every_class_in_every_part():
+    # xor at the schema's smallest size: 20 points, 16 outside the test set, 2 held for validation
+    for seed in range(10):
+        _, info = data.make_split(
+            "xor", raw_dir=None, val_fraction=0.1, test_fraction=0.2, seed=seed, n_samples=20
+        )
+        assert all(min(info["class_counts"][p]) >= 1 for p in ("train", "val", "test")), seed
 
 
 # --- sanity ----------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from reference_mlp import (
 
 from mlpcompare import jax_mlp, jax_runtime
 from mlpcompare.idiomatic import jax_optax
+from mlpcompare.io import ArtifactError
 from mlpcompare.numpy_mlp import Trainer as NumpyTrainer
 from mlpcompare.spec import ModelSpec, TrainSpec, batch_order, batches, init_weights
 
@@ -133,15 +134,15 @@ def test_load_gives_a_clear_error_for_a_bad_file(tmp_path):
     }
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
-        with pytest.raises(ValueError, match="not a readable"):
+        with pytest.raises(ArtifactError, match="not a readable"):
             jax_mlp.load_model(str(tmp_path / name), SPEC, "cpu")
     single = tmp_path / "single.npy"
     np.save(single, np.ones(3, np.float32))
-    with pytest.raises(ValueError, match="one array, not an .npz archive"):
+    with pytest.raises(ArtifactError, match="one array, not an .npz archive"):
         jax_mlp.load_model(str(single), SPEC, "cpu")
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, W0=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ArtifactError, match="not a readable"):
         jax_mlp.load_model(str(pickled), SPEC, "cpu")
     other = ModelSpec(n_in=5, hidden=(4, 4), n_out=3)
     with pytest.raises(ValueError, match=r"does not hold the \[5, 4, 4, 3\] MLP: W1 has shape"):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import threadpoolctl
 
+from mlpcompare.io import ArtifactError
 from mlpcompare.numpy_mlp import (
     MODEL_FILE,
     Trainer,
@@ -313,7 +314,7 @@ def test_load_refuses_pickled_objects(tmp_path):
     weights = trainer.get_weights()
     path = tmp_path / MODEL_FILE
     np.savez(path, **{**weights, "W0": np.array([{"not": "an array"}], dtype=object)})
-    with pytest.raises(ValueError, match="allow_pickle"):
+    with pytest.raises(ArtifactError, match="allow_pickle"):
         load_model(str(path), trainer.model.spec, "cpu")
 
 

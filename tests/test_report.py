@@ -1,8 +1,6 @@
 """The HTML report: one self-contained, escaped page whose numbers are the result files'."""
 
 import base64
-import contextlib
-import os
 import re
 import shutil
 import zipfile
@@ -11,7 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, snakemake
+from conftest import ROOT, edited, planned_jobs, snakemake
 from fake_results import ASSETS, config, render, write_results
 from test_report_browser import assert_renders_cleanly, chromium, inspect  # noqa: F401
 
@@ -284,30 +282,6 @@ def test_plots_rule_makes_the_figures_the_report_embeds():
 # --- The rules, end to end on a tiny digits run ----------------------------------------------
 
 
-def planned_jobs(workdir: Path) -> dict[str, int]:
-    """Rule -> job count of a dry run (Snakemake's job stats table)."""
-    dry = snakemake(workdir, "-n", "--configfile", "tiny.yaml")
-    assert dry.returncode == 0, dry.stderr[-2000:]
-    stats = (dry.stdout + dry.stderr).split("Job stats:")
-    if len(stats) == 1:
-        return {}
-    rows = re.findall(r"^(\w+)\s+(\d+)$", stats[1].split("total")[0], re.M)
-    return {rule: int(count) for rule, count in rows}
-
-
-@contextlib.contextmanager
-def edited(path: Path, line: str):
-    """``path`` with ``line`` appended (a change of content: Snakemake ignores a bare touch of
-    an input whose checksum it recorded), then restored, modification time included."""
-    original, stat = path.read_text(), path.stat()
-    path.write_text(original + line)
-    try:
-        yield
-    finally:
-        path.write_text(original)
-        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-
-
 @pytest.mark.slow
 def test_workflow_report_matches_summary(tiny_run):
     html = (tiny_run / "results" / "report.html").read_text()
@@ -332,10 +306,16 @@ def test_editing_the_template_or_the_stylesheet_rerenders_only_the_report(tiny_r
 
 
 @pytest.mark.slow
-def test_editing_plot_code_reruns_plots_and_report_only(tiny_run):
-    for relative in ("src/mlpcompare/plots.py", "scripts/plots.py"):
+def test_editing_plot_code_reruns_the_figures_and_the_report_only(tiny_run):
+    figures_only = {"plots": 1, "report": 1, "all": 1}
+    for relative, planned in (
+        ("scripts/plots.py", figures_only),
+        # the eda job runs the figure registry too, which names every drawing module
+        ("src/mlpcompare/plots.py", {"eda": 1, **figures_only}),
+        ("src/mlpcompare/perf_plots.py", {"eda": 1, **figures_only}),
+    ):
         with edited(tiny_run / relative, "# edited\n"):
-            assert planned_jobs(tiny_run) == {"plots": 1, "report": 1, "all": 1}
+            assert planned_jobs(tiny_run) == planned, relative
     assert planned_jobs(tiny_run) == {}
 
 
@@ -347,3 +327,10 @@ def test_snakemake_report_zip(tiny_run):
         files = {Path(name).name for name in archive.namelist()}
     assert {f"{name}.png" for name in figures.FIGURES} <= files
     assert "report.html" in files
+
+
+def test_credentials_in_a_mirror_url_never_reach_the_page(fake):
+    cfg = config(mirror="https://reader:s3cret-pass@data.example/m?token=t0ken-value")
+    html = render(fake["results"], cfg, fake["keys"])
+    assert "s3cret-pass" not in html and "t0ken-value" not in html
+    assert "data.example" in html  # the mirror itself is still named

@@ -7,11 +7,22 @@ a typo is reported as ``training.lrr: unknown key (did you mean 'lr'?)`` rather 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import yaml
+
+# The smallest normal float32 (1.2e-38): below it a value is subnormal, which TensorFlow and XLA
+# flush to 0 on the CPU, or rounds to 0 outright (under 7e-46).
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+# The largest float32 below 1 (0.99999994): a value in [0, 1) above it is 1 in float32.
+FLOAT32_BELOW_ONE = float(np.nextafter(np.float32(1), np.float32(0)))
+# Training keys that must stay above 0 once in float32, and those that must stay below 1.
+POSITIVE_IN_FLOAT32 = ("lr", "eps")
+BELOW_ONE_IN_FLOAT32 = ("momentum", "beta1", "beta2")
 
 
 class ConfigError(Exception):
@@ -118,11 +129,88 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def problems(config: dict, schema: dict) -> list[str]:
-    """Every schema violation as one readable line, sorted (lines start with the key's path)."""
+    """Every schema violation as one readable line, sorted (lines start with the key's path).
+
+    A number that is not finite gets one line of its own ("nan is not a finite number") instead
+    of what the schema makes of it: JSON Schema's range checks all pass for NaN.
+    """
     errors = jsonschema.Draft202012Validator(schema).iter_errors(config)
-    lines = [_describe(e) for e in errors]
+    lines = [_describe(e) for e in errors if not _non_finite(e.instance)]
     lines.extend(_cross_field(config, schema))
+    lines.extend(
+        f"{_where(path)}: {value!r} is not a finite number"
+        for path, value in _walk(config)
+        if _non_finite(value)
+    )
+    lines.extend(_float32_limits(config))
     return sorted(line for block in lines for line in block.splitlines())
+
+
+def _non_finite(value) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _walk(value, path=()):
+    """(path, scalar) for every scalar in ``value``, depth first."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, (*path, i))
+    else:
+        yield path, value
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _float32_limits(config: dict) -> list[str]:
+    """Values the schema accepts that float32, the precision every framework trains in, does not.
+
+    An ``eps`` or ``lr`` under the smallest normal float32 is 0 to the frameworks (a division
+    by zero, or no step at all); a decay rate or dropout just under 1 rounds to 1 (Adam's bias
+    correction divides by 1 - beta**t, Keras' dropout by 1 - rate).
+    """
+    recipes = []
+    if isinstance(config.get("training"), dict):
+        recipes.append((("training",), config["training"]))
+    if isinstance(config.get("framework_overrides"), dict):
+        recipes += [
+            (("framework_overrides", fw), override)
+            for fw, override in config["framework_overrides"].items()
+            if isinstance(override, dict)
+        ]
+    below_one = [
+        ((*path, key), recipe.get(key)) for path, recipe in recipes for key in BELOW_ONE_IN_FLOAT32
+    ]
+    if isinstance(config.get("architectures"), dict):
+        below_one += [
+            (("architectures", name, "dropout"), arch.get("dropout"))
+            for name, arch in config["architectures"].items()
+            if isinstance(arch, dict)
+        ]
+    lines = []
+    for path, recipe in recipes:
+        for key in POSITIVE_IN_FLOAT32:
+            value = recipe.get(key)
+            if _is_number(value) and 0 < value < FLOAT32_TINY:
+                how = (
+                    "0"
+                    if np.float32(value) == 0
+                    else "subnormal, flushed to 0 by TensorFlow and XLA,"
+                )
+                lines.append(
+                    f"{_where((*path, key))}: {value!r} is {how} in float32 "
+                    f"(smallest normal {FLOAT32_TINY:.2g})"
+                )
+    for path, value in below_one:
+        if _is_number(value) and FLOAT32_BELOW_ONE < value < 1:
+            lines.append(
+                f"{_where(path)}: {value!r} is 1 in float32 (use at most {FLOAT32_BELOW_ONE:.8g})"
+            )
+    return lines
 
 
 def _cross_field(config: dict, schema: dict) -> list[str]:
@@ -137,6 +225,8 @@ def _cross_field(config: dict, schema: dict) -> list[str]:
                 continue
             merged = {**training, **override}
             for error in validator.iter_errors(merged):
+                if _non_finite(error.instance):
+                    continue  # reported once, as not finite, by problems()
                 if error.absolute_path and error.absolute_path[0] in override:
                     path = ["framework_overrides", framework, *error.absolute_path]
                     lines.append(

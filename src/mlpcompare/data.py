@@ -1,4 +1,5 @@
-"""Datasets: checksummed download, IDX parsing, the embedded and synthetic sets, the split.
+"""Datasets: what each is, IDX parsing, the embedded and synthetic sets, the split (fetching the
+downloaded ones is :mod:`mlpcompare.fetch`).
 
 Downloaded files live under ``resources/{dataset}/``; everything here returns arrays and dicts
 and leaves writing to :mod:`mlpcompare.io`.
@@ -9,18 +10,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
-import shutil
 import struct
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pooch
 from sklearn.datasets import load_digits, make_circles
 from sklearn.model_selection import train_test_split
 
-from mlpcompare.io import atomic_path
 from mlpcompare.logs import UserError
 
 log = logging.getLogger(__name__)
@@ -97,89 +94,10 @@ REMOTE = {
         classes=("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
     ),
 }
-EMBEDDED = ("digits", "xor", "circles")
+# Generated from `synthetic.n_samples` and `synthetic.noise`; digits ships with scikit-learn.
+SYNTHETIC = ("xor", "circles")
+EMBEDDED = ("digits", *SYNTHETIC)
 DATASETS = (*EMBEDDED, *REMOTE)
-
-
-# --- download ---------------------------------------------------------------------------------
-
-
-def file_hash(path: str | Path, algorithm: str) -> str:
-    return pooch.file_hash(str(path), alg=algorithm)
-
-
-def verify(path: Path, expected: str, label: str) -> None:
-    """Raise :class:`DataError` naming the file, the expected and the actual hash on mismatch."""
-    algorithm, _, digest = expected.partition(":")
-    actual = file_hash(path, algorithm)
-    if actual != digest:
-        raise DataError(
-            f"checksum mismatch for {label}: expected {algorithm} {digest}, got {actual}"
-        )
-
-
-def _is_url(location: str) -> bool:
-    return urllib.parse.urlparse(location).scheme in ("http", "https", "ftp")
-
-
-def _fetch_one(source: str, expected: str, dest: Path) -> None:
-    """Copy (local) or download (URL) ``source`` to ``dest`` atomically, verifying its hash first."""
-    with atomic_path(dest) as tmp:
-        if _is_url(source):
-            try:
-                pooch.HTTPDownloader(progressbar=False, timeout=60)(source, str(tmp), None)
-            except Exception as exc:  # requests/pooch raise many types; all mean "not here"
-                raise DataError(f"could not download {source}: {exc}") from exc
-        else:
-            if not Path(source).is_file():
-                raise DataError(f"not found: {source}")
-            shutil.copyfile(source, tmp)
-        verify(tmp, expected, source)
-
-
-def download(dataset: str, dest_dir: str | Path, mirror: str | None = None) -> list[Path]:
-    """Fetch the four IDX files of ``dataset`` into ``dest_dir``; return their paths.
-
-    Sources are tried in order: ``mirror`` (a local folder or base URL laid out as
-    ``{mirror}/{dataset}/{file}``), then the official URLs. A file already present with the right
-    checksum is kept. A checksum mismatch from any source is an error (never silently skipped);
-    an unreachable source falls through to the next one.
-    """
-    remote = REMOTE[dataset]
-    dest_dir = Path(dest_dir)
-    bases = []
-    if mirror:
-        base = mirror if _is_url(mirror) else str(Path(mirror).expanduser())
-        if not _is_url(base) and not Path(base).is_dir():
-            raise DataError(f"mirror folder not found: {base}")
-        bases.append(base.rstrip("/") + f"/{dataset}/")
-    bases.extend(remote.urls)
-    paths = []
-    for name in IDX_FILES:
-        dest = dest_dir / name
-        expected = remote.hashes[name]
-        if dest.is_file():
-            try:
-                verify(dest, expected, str(dest))
-                paths.append(dest)
-                continue
-            except DataError:
-                log.warning("%s exists but its checksum is wrong; fetching it again", dest)
-        failures = []
-        for base in bases:
-            source = urllib.parse.urljoin(base, name) if _is_url(base) else str(Path(base) / name)
-            try:
-                log.info("fetching %s", source)
-                _fetch_one(source, expected, dest)
-                break
-            except DataError as exc:
-                if "checksum mismatch" in str(exc):
-                    raise
-                failures.append(str(exc))
-        else:
-            raise DataError(f"{dataset}/{name}: no source worked ({'; '.join(failures)})")
-        paths.append(dest)
-    return paths
 
 
 # --- IDX ----------------------------------------------------------------------------------------
@@ -271,12 +189,74 @@ def scale_unit(x_fit: np.ndarray, *xs: np.ndarray) -> list[np.ndarray]:
 
 
 def stratified_split(
-    x: np.ndarray, y: np.ndarray, fraction: float, seed: int
+    x: np.ndarray,
+    y: np.ndarray,
+    fraction: float,
+    seed: int,
+    *,
+    name: str = "data",
+    key: str = "fraction",
+    parts: tuple[str, str] = ("kept", "held-out"),
+    classes: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_keep, x_held, y_keep, y_held) with ``fraction`` held out, class proportions preserved."""
+    """(x_keep, x_held, y_keep, y_held) with ``fraction`` held out, class proportions preserved.
+
+    Every class must land in both parts. A ``fraction`` that leaves a class without a sample in
+    one of them raises :class:`DataError` naming ``name`` (the dataset), the class
+    (``classes[label]``), the part (``parts``: kept, held out), ``key`` (the config key that
+    sets ``fraction``) and a value that works. scikit-learn holds out ``ceil(fraction * n)``
+    samples and shares them out in proportion to the class sizes, so ``fraction >= 1 / c`` for
+    the smallest class's size ``c`` gives every class a held-out sample.
+    """
+    keep_part, held_part = parts
+    setting = key.rpartition(".")[2]
+    if not 0 < fraction < 1:
+        empty = held_part if fraction <= 0 else keep_part
+        raise DataError(
+            f"{name}: {key} {fraction:g} leaves no {empty} data (use a value between 0 and 0.5)"
+        )
+    y = np.asarray(y)
+    counts = np.bincount(y.astype(np.int64), minlength=len(classes) if classes else 0)
+    labels = list(classes) if classes else [str(c) for c in range(len(counts))]
+
+    def refuse(label: int, part: str):
+        count = int(counts[label])
+        smallest = int(counts.min())
+        if part == keep_part:
+            fix = f"use a smaller {setting}"
+        elif smallest > 2:
+            need = 1.0 / smallest  # rounded up to two significant digits
+            scale = 10.0 ** (1 - np.floor(np.log10(need)))
+            fix = f"use {setting} >= {np.ceil(need * scale - 1e-9) / scale:g}"
+        elif name in SYNTHETIC:
+            fix = "too few samples to split: raise synthetic.n_samples"
+        else:
+            fix = "too few samples to split"
+        noun = "sample" if count == 1 else "samples"
+        raise DataError(
+            f"{name}: {key} {fraction:g} leaves class {labels[label]!r} without a {part} sample "
+            f"(it has {count} {noun} to split; {fix})"
+        )
+
+    # What scikit-learn cannot do at all: a class of one sample, fewer samples in a part than
+    # classes. The smallest class is the one left out.
+    smallest_class = int(np.argmin(counts))
+    n_held = int(np.ceil(fraction * len(y)))
+    n_classes = int(np.count_nonzero(counts))
+    if counts[smallest_class] == 0:
+        refuse(smallest_class, keep_part)
+    if counts[smallest_class] < 2 or n_held < n_classes:
+        refuse(smallest_class, held_part)
+    if len(y) - n_held < n_classes:
+        refuse(smallest_class, keep_part)
     x_keep, x_held, y_keep, y_held = train_test_split(
         x, y, test_size=fraction, stratify=y, random_state=seed
     )
+    # What its rounding may still do: share a part out without one of the classes.
+    for part, got in ((keep_part, y_keep), (held_part, y_held)):
+        missing = np.flatnonzero(np.bincount(got.astype(np.int64), minlength=len(counts)) == 0)
+        if len(missing):
+            refuse(int(missing[0]), part)
     return x_keep, x_held, y_keep, y_held
 
 
@@ -306,8 +286,16 @@ def make_split(
     else:
         emb = embedded_dataset(dataset, n_samples, noise, seed)
         image_shape, classes = emb["image_shape"], emb["classes"]
-        x_all, x_test, y_all, y_test = stratified_split(emb["x"], emb["y"], test_fraction, seed)
-    x_train, x_val, y_train, y_val = stratified_split(x_all, y_all, val_fraction, seed)
+        x_all, x_test, y_all, y_test = stratified_split(
+            emb["x"], emb["y"], test_fraction, seed,
+            name=dataset, key="split.test_fraction", parts=("training", "test"), classes=classes,
+        )  # fmt: skip
+    # Every class in every part, checked before anything is written: else the sanity checks,
+    # per-class metrics and confusion matrices would see a class that was never there.
+    x_train, x_val, y_train, y_val = stratified_split(
+        x_all, y_all, val_fraction, seed,
+        name=dataset, key="split.val_fraction", parts=("training", "validation"), classes=classes,
+    )  # fmt: skip
     if image_shape is None:  # synthetic: features are coordinates, scale by the training range
         x_train, x_val, x_test = scale_unit(x_train, x_val, x_test)
     arrays = {
@@ -335,6 +323,41 @@ def make_split(
         },
     }
     return arrays, info
+
+
+# The MNIST family's official parts (train-* and t10k-* files): 60,000 and 10,000 images.
+IDX_TRAIN_SIZE, IDX_TEST_SIZE = 60_000, 10_000
+
+
+def dataset_shape(dataset: str, n_samples: int = 2000) -> tuple[int, int, int]:
+    """(samples, features, classes) of ``dataset`` without downloading or generating it.
+
+    The MNIST family: 70,000 28x28 images of 10 classes; digits: 1,797 8x8 images of 10
+    classes; xor and circles: ``n_samples`` (config ``synthetic.n_samples``) points of 2
+    coordinates in 2 classes. The start-up checks (:mod:`mlpcompare.limits`) size runs by it.
+    """
+    if dataset in REMOTE:
+        return IDX_TRAIN_SIZE + IDX_TEST_SIZE, 28 * 28, len(REMOTE[dataset].classes)
+    if dataset == "digits":
+        return 1797, 64, 10
+    if dataset in SYNTHETIC:
+        return int(n_samples), 2, 2
+    raise DataError(f"unknown dataset {dataset!r}")
+
+
+def split_sizes(
+    dataset: str, *, val_fraction: float, test_fraction: float | None, n_samples: int = 2000
+) -> dict[str, int]:
+    """Samples in each part of :func:`make_split`'s split, by part (train, val, test), without
+    making it: scikit-learn holds out ``ceil(fraction * n)`` of ``n`` samples."""
+    if dataset in REMOTE:
+        test, pool = IDX_TEST_SIZE, IDX_TRAIN_SIZE
+    else:
+        total = dataset_shape(dataset, n_samples)[0]
+        test = int(np.ceil(test_fraction * total))
+        pool = total - test
+    val = int(np.ceil(val_fraction * pool))
+    return {"train": pool - val, "val": val, "test": test}
 
 
 def row_hashes(x: np.ndarray) -> set[bytes]:

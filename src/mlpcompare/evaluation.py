@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from mlpcompare import bench, envinfo, io, metrics
+from mlpcompare.logs import UserError
 from mlpcompare.runs import peak_rss_mb, prepare_framework
 from mlpcompare.spec import ModelSpec
 
@@ -51,10 +52,23 @@ def evaluate_runs(
         train = io.read_json(train_paths[i])
         run = SimpleNamespace(**{name: paths[i] for name, paths in vars(outputs).items()})
         log.info("%s seed %d: evaluating on %s", framework, seed, used_device)
-        model = module.load_model(model_paths[i], spec, used_device)
+        model = load_model(module, model_paths[i], spec, used_device)
         reports.append(evaluate(model, framework, train, test, info, run))
         benchmark(model, framework, module, used_device, test["x_test"], threads, settings, run)
     return reports
+
+
+def load_model(module, path: str, spec: ModelSpec, device: str):
+    """``module.load_model``; a file it cannot load (a crash between training and evaluation
+    truncated it, or something else wrote it) is one line naming the file and how to rebuild
+    it, and the loader's traceback goes to the log."""
+    try:
+        return module.load_model(path, spec, device)
+    except (UserError, FileNotFoundError):
+        raise
+    except Exception as err:  # each framework's loader raises its own types for a bad file
+        log.error("loading %s failed: %s: %s", path, type(err).__name__, err)
+        raise io.ArtifactError(path, f"{type(err).__name__}: {err}") from err
 
 
 def evaluate(model, framework: str, train: dict, test: dict, info: dict, outputs) -> dict:

@@ -17,30 +17,35 @@ from mlpcompare.layout import Layout
 
 @dataclass(frozen=True)
 class Figure:
-    """``draw``: ``"module:function"`` under :mod:`mlpcompare`, called as ``function(data, path)``."""
+    """``draw``: ``"mlpcompare.<module>:<function>"``, called as ``function(data, path)``.
+
+    The full module name also lets :mod:`mlpcompare.codedeps` see which code a figure runs.
+    """
 
     title: str
     draw: str
 
     def function(self):
         module, name = self.draw.split(":")
-        return getattr(importlib.import_module(f"mlpcompare.{module}"), name)
+        return getattr(importlib.import_module(module), name)
 
 
 # Per dataset (rule `eda`): ``data`` is the split's arrays and split.json.
 EDA_FIGURES = {
-    "samples": Figure("Training samples", "plots:sample_grid"),
-    "class_balance": Figure("Class balance", "plots:class_balance"),
-    "pixel_stats": Figure("Input values", "plots:pixel_stats"),
+    "samples": Figure("Training samples", "mlpcompare.plots:sample_grid"),
+    "class_balance": Figure("Class balance", "mlpcompare.plots:class_balance"),
+    "pixel_stats": Figure("Input values", "mlpcompare.plots:pixel_stats"),
 }
 # Per dataset x architecture (rule `plots`): ``data`` is a :class:`mlpcompare.plots.ArchData`.
 FIGURES = {
-    "learning_curves": Figure("Learning curves", "plots:learning_curves"),
-    "time_to_accuracy": Figure("Time to accuracy", "plots:time_to_accuracy"),
-    "confusion": Figure("Confusion matrices", "plots:confusion_matrices"),
-    "per_class_f1": Figure("Per-class F1", "plots:per_class_f1"),
-    "training": Figure("Training time and throughput", "perf_plots:training_performance"),
-    "inference": Figure("Inference latency", "perf_plots:inference_latency"),
+    "learning_curves": Figure("Learning curves", "mlpcompare.plots:learning_curves"),
+    "time_to_accuracy": Figure("Time to accuracy", "mlpcompare.plots:time_to_accuracy"),
+    "confusion": Figure("Confusion matrices", "mlpcompare.plots:confusion_matrices"),
+    "per_class_f1": Figure("Per-class F1", "mlpcompare.plots:per_class_f1"),
+    "training": Figure(
+        "Training time and throughput", "mlpcompare.perf_plots:training_performance"
+    ),
+    "inference": Figure("Inference latency", "mlpcompare.perf_plots:inference_latency"),
 }
 
 

@@ -28,6 +28,11 @@ class Framework:
     repository), counted as its code size; ``api``: how the tuned trainer trains, in a few
     words; ``colour``: its colour in every figure; ``packages``: distributions whose versions
     are recorded with the results; ``automates``: what this project's code leaves to it.
+    For the memory estimate of a training job (:mod:`mlpcompare.limits`): ``runtime_mib``, the
+    runtime's own memory before data or model (the peak RSS of a digits run, where data and
+    model take under 2 MiB, rounded up to also cover the MNIST runs' measured peaks);
+    ``device_copy``, whether it copies the training set into its own arrays; ``chunked_eval``,
+    whether its validation pass runs in chunks of rows.
     """
 
     name: str
@@ -41,6 +46,9 @@ class Framework:
     api: str
     colour: str
     packages: tuple[str, ...]
+    runtime_mib: int
+    device_copy: bool
+    chunked_eval: bool
     automates: dict[str, str] = field(default_factory=dict)
 
     def trainer_module(self):

@@ -23,6 +23,20 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpcompare.logs import UserError
+
+
+class ArtifactError(UserError):
+    """A result file that cannot be read (truncated by a crash, damaged, written by something
+    else): one line naming the file and how to rebuild it."""
+
+    def __init__(self, path: str | os.PathLike, reason: object):
+        from mlpcompare.layout import producer  # layout reads the registry; io is imported early
+
+        rule = producer(path)
+        how = f"snakemake --forcerun {rule}" if rule else "delete it and run again"
+        super().__init__(f"{path} cannot be read ({reason}); rebuild it: {how}")
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
@@ -83,7 +97,10 @@ def write_json(data: dict, path: str | os.PathLike) -> None:
 
 
 def read_json(path: str | os.PathLike) -> dict:
-    return json.loads(Path(path).read_text())
+    try:
+        return json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ArtifactError(path, f"not JSON: {err}") from err
 
 
 def write_npz(
@@ -111,7 +128,7 @@ def read_npz(path: str | os.PathLike, names: list[str] | None = None) -> dict[st
     except FileNotFoundError:
         raise
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
-        raise ValueError(f"{path} is not a readable .npz archive: {err}") from err
+        raise ArtifactError(path, f"not a readable .npz archive: {err}") from err
 
 
 def write_csv(rows, path: str | os.PathLike, fieldnames: list[str] | None = None) -> None:
@@ -129,8 +146,14 @@ def write_csv(rows, path: str | os.PathLike, fieldnames: list[str] | None = None
 
 def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
     """The rows of a CSV file with a header, as dicts of raw text (the table is small)."""
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise ArtifactError(path, f"not CSV: {err}") from err
+    if any(None in row or None in row.values() for row in rows):  # a row cut short or too long
+        raise ArtifactError(path, "rows do not match the header (truncated?)")
+    return rows
 
 
 def write_bytes(data: bytes, path: str | os.PathLike) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlpcompare import frameworks
 
@@ -92,6 +93,43 @@ class Layout:
 
 
 RESULTS = Layout()
+# What a run folder holds, by the rule that writes it (the model file: train, see producer()).
+TRAIN_FILES = ("history.csv", "train.json")
+EVALUATION_FILES = (
+    "metrics.json", "predictions.npz", "confusion.csv", "inference.csv", "inference.json",
+)  # fmt: skip
+TOP_FILES = {"summary.csv": "summary", "throughput.csv": "throughput", "loc.csv": "loc",
+             "report.html": "report"}  # fmt: skip
+
+
+def producer(path: str | os.PathLike, root: str = RESULTS.root) -> str | None:
+    """The rule that writes ``path`` (a file under ``root``), to name in a hint such as
+    ``--forcerun train_torch``; None for a file no rule writes."""
+    try:
+        parts = Path(path).resolve().relative_to(Path(root).resolve()).parts
+    except ValueError:
+        return None
+    name = parts[-1]
+    if len(parts) == 1:
+        return TOP_FILES.get(name)
+    if parts[0] == "machine":
+        return Path(name).stem  # roofline, environment
+    if parts[1] in ("data", "eda"):
+        return "split" if parts[1] == "data" else "eda"
+    if len(parts) == 3:
+        return "tables" if Path(name).stem in ARCH_TABLES else None
+    kind, framework = parts[2], parts[2]
+    if kind == "init":
+        return "init"
+    if kind == "plots":
+        return "plots"
+    if framework not in frameworks.REGISTRY:
+        return None
+    if name == "idiomatic.json":
+        return f"idiomatic_{framework}"
+    if name in TRAIN_FILES or name == frameworks.get(framework).model_file:
+        return f"train_{framework}"
+    return f"evaluate_{framework}" if name in EVALUATION_FILES else None
 
 
 def run_pattern(framework: str, seed="{seed}") -> dict:

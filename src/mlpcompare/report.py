@@ -28,6 +28,7 @@ import yaml
 
 from mlpcompare import frameworks, io
 from mlpcompare.config import architectures
+from mlpcompare.fetch import redact
 from mlpcompare.figures import EDA_FIGURES, FIGURES
 from mlpcompare.layout import ARCH_TABLES, Layout
 from mlpcompare.report_format import (
@@ -276,6 +277,8 @@ def load_context(results: Results, assets: Assets, *, config: dict, runs: list[d
     ``config`` is the configuration the workflow ran with (defaults filled in), ``runs`` every
     run record (dataset, arch, framework, seed).
     """
+    if config.get("mirror"):  # a mirror URL's user, password or token never reaches the page
+        config = {**config, "mirror": redact(config["mirror"])}
     css = assets.css()
     if "</style" in css.lower():
         raise ValueError("the stylesheet must not contain '</style'")

@@ -1,0 +1,194 @@
+"""The start-up limits: a run's memory estimate against what a job has, and the batch size."""
+
+import copy
+
+import numpy as np
+import pytest
+import yaml
+from conftest import ROOT
+
+from mlpcompare import config as cfg
+from mlpcompare import data, fetch, limits
+from mlpcompare.spec import ModelSpec
+
+DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+MNIST = dict(n_samples=70000, n_features=784, n_classes=10, n_train=54000, n_val=6000)
+GIB = 2**30
+
+
+def with_(**changes) -> dict:
+    """The shipped config (its defaults are filled in already) with ``changes``."""
+    config = copy.deepcopy(DEFAULT)
+    config.update(copy.deepcopy(changes))
+    return config
+
+
+def estimate(hidden=(256, 128, 64), batch_size=128, optimizer="adam", **kwargs):
+    return limits.training_bytes(
+        MNIST["n_samples"], MNIST["n_features"], MNIST["n_classes"], hidden, batch_size,
+        optimizer, n_train=MNIST["n_train"], n_val=MNIST["n_val"], **kwargs,
+    )  # fmt: skip
+
+
+def test_the_default_recipe_on_mnist_fits_in_2_gib():
+    config = with_(datasets=["mnist"])
+    assert limits.problems(config, 2 * GIB) == []
+    for fw in config["frameworks"]:
+        total = estimate(dropout=0.2, framework=fw).total
+        # the split alone is 210 MiB: an estimate below it has lost a term
+        assert 300 * 2**20 < total < 2 * GIB, fw
+
+
+# Peak RSS of the MNIST runs of the shipped recipe, in MiB (train.json's peak_rss_mb, CPU).
+MEASURED_MNIST_PEAK_MIB = {"numpy": 290, "torch": 722, "jax": 889, "keras": 1278}
+
+
+@pytest.mark.parametrize("framework", list(MEASURED_MNIST_PEAK_MIB))
+def test_the_estimate_covers_the_measured_peak(framework):
+    total = estimate(dropout=0.2, framework=framework).total
+    assert total >= MEASURED_MNIST_PEAK_MIB[framework] * 2**20
+    assert total < 2 * MEASURED_MNIST_PEAK_MIB[framework] * 2**20  # and is no wild guess
+
+
+def test_a_100000_wide_net_is_refused_with_both_numbers():
+    config = with_(datasets=["mnist"], architectures={"wide": {"hidden": [100000, 100000]}})
+    available = int(23.4 * GIB)
+    [line] = limits.problems(config, available)
+    assert line.startswith(
+        "mnist x wide (784-100000-100000-10): training needs about 269 GiB with keras "
+        "(weights 3 x 37.5 GiB, gradients 37.5 GiB, Adam moments 75.1 GiB,"
+    )
+    assert line.endswith("more than the 23.4 GiB a job has here")
+    with pytest.raises(cfg.ConfigError, match=r"with mem_mb=4000$"):
+        limits.check(config, 4000 * 2**20, where="with mem_mb=4000")
+    # enough memory: no line
+    assert limits.problems(config, 300 * GIB) == []
+
+
+def test_only_the_architectures_run_are_checked():
+    wide = {"hidden": [100000, 100000]}
+    config = with_(
+        architectures={**DEFAULT["architectures"], "wide": wide},
+        run_architectures=list(DEFAULT["architectures"]),
+    )
+    assert limits.problems(config, 2 * GIB) == []
+    config["run_architectures"] = None
+    assert [line.split(":")[0] for line in limits.problems(config, 2 * GIB)] == [
+        "digits x wide (64-100000-100000-10)"
+    ]
+
+
+def test_the_estimate_grows_with_the_batch_size():
+    small, large = estimate(batch_size=128), estimate(batch_size=1024)
+    assert large.total > small.total
+    assert large.activations == 8 * small.activations
+    assert large.total - small.total == large.activations - small.activations
+
+
+def test_adam_needs_more_than_sgd_with_momentum_more_than_plain_sgd():
+    adam = estimate(optimizer="adam")
+    momentum = estimate(optimizer="sgd", momentum=0.9)
+    plain = estimate(optimizer="sgd")
+    params = 4 * ModelSpec(784, (256, 128, 64), 10).n_weights
+    assert adam.total - momentum.total == params  # two moments against one
+    assert momentum.total - plain.total == params
+    assert plain.moments == 0
+
+
+def test_weights_gradients_and_scratch_are_the_parameters_in_float32():
+    e = estimate(hidden=(1000, 500))
+    params = 4 * ModelSpec(784, (1000, 500), 10).n_weights
+    assert e.weights == e.gradients == e.scratch == params
+    assert e.total >= limits.WEIGHT_COPIES * params + 4 * params
+
+
+def test_numpy_trains_on_the_array_it_read_the_others_on_a_copy():
+    numpy, torch = estimate(framework="numpy"), estimate(framework="torch")
+    assert torch.data - numpy.data == 54000 * (4 * 784 + 8)
+    assert numpy.data == 70000 * (4 * 784 + 8)
+    # an unknown framework is sized like the largest runtime, TensorFlow's
+    assert estimate(framework=None).runtime == estimate(framework="keras").runtime
+
+
+def test_per_framework_recipes_are_estimated_each():
+    # numpy alone with a huge batch: the estimate follows the override, and names numpy
+    config = with_(
+        datasets=["mnist"],
+        frameworks=["numpy", "torch"],
+        architectures={"big": {"hidden": [4096, 4096]}},
+        framework_overrides={"numpy": {"batch_size": 50000}},
+    )
+    [line] = limits.problems(config, 2 * GIB)
+    assert "with numpy (" in line and "at batch 50000" in line
+    config["framework_overrides"] = {}
+    assert limits.problems(config, 2 * GIB) == []
+
+
+def test_a_batch_larger_than_the_training_set_is_refused_at_start_up():
+    config = with_(datasets=["digits", "xor"], synthetic={"n_samples": 40, "noise": 0.1})
+    assert limits.problems(config, 64 * GIB) == [
+        "training.batch_size 128 is larger than the training set (28 samples) of xor"
+    ]
+    config["framework_overrides"] = {"torch": {"batch_size": 2000}}
+    assert limits.problems(config, 64 * GIB) == [
+        "framework_overrides.torch.batch_size 2000 is larger than the training set "
+        "(1293 samples) of digits",
+        "framework_overrides.torch.batch_size 2000 is larger than the training set "
+        "(28 samples) of xor",
+        "training.batch_size 128 is larger than the training set (28 samples) of xor",
+    ]
+
+
+def test_sizes_print_in_readable_units():
+    assert limits.size(23.4 * GIB) == "23.4 GiB"
+    assert limits.size(372 * 2**20) == "372 MiB"
+    assert limits.size(12 * 1024) == "12 KiB"
+    assert limits.size(5) == "5 B"
+
+
+# --- the dataset's shape, known before the split exists ------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "kmnist"])
+def test_the_mnist_family_shape_needs_no_download(name):
+    assert data.dataset_shape(name) == (70000, 784, 10)
+    assert data.split_sizes(name, val_fraction=0.1, test_fraction=None) == {
+        "train": 54000, "val": 6000, "test": 10000,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name,n_samples,val_fraction,test_fraction",
+    [
+        ("digits", 2000, 0.1, 0.2),
+        ("digits", 2000, 0.0123, 0.333),
+        ("xor", 40, 0.1, 0.2),
+        ("circles", 997, 0.37, 0.11),
+        ("xor", 20, 0.1, 0.2),
+    ],
+)
+def test_shape_and_split_sizes_match_the_split_made(name, n_samples, val_fraction, test_fraction):
+    arrays, info = data.make_split(
+        name, raw_dir=None, val_fraction=val_fraction, test_fraction=test_fraction, seed=0,
+        n_samples=n_samples,
+    )  # fmt: skip
+    n = sum(info["counts"].values())
+    assert data.dataset_shape(name, n_samples) == (n, info["n_features"], info["n_classes"])
+    sizes = data.split_sizes(
+        name, val_fraction=val_fraction, test_fraction=test_fraction, n_samples=n_samples
+    )
+    assert sizes == info["counts"]
+    assert np.bincount(arrays["y_train"]).size == info["n_classes"]
+
+
+def test_mnist_split_sizes_match_the_split_made(mirror, tmp_path):
+    raw = tmp_path / "mnist"
+    fetch.download("mnist", raw, mirror=str(mirror))
+    _, info = data.make_split("mnist", raw_dir=raw, val_fraction=0.05, test_fraction=None, seed=0)
+    assert data.split_sizes("mnist", val_fraction=0.05, test_fraction=None) == info["counts"]
+    assert data.dataset_shape("mnist")[1:] == (info["n_features"], info["n_classes"])
+
+
+def test_an_unknown_dataset_is_a_data_error():
+    with pytest.raises(data.DataError, match="unknown dataset 'mnsit'"):
+        data.dataset_shape("mnsit")
