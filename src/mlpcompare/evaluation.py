@@ -15,7 +15,7 @@ import numpy as np
 
 from mlpcompare import bench, envinfo, io, metrics
 from mlpcompare.logs import UserError
-from mlpcompare.runs import peak_rss_mb, prepare_framework
+from mlpcompare.runs import prepare_framework, provenance
 from mlpcompare.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -119,10 +119,9 @@ def benchmark(model, framework, module, used_device, x_test, threads, settings, 
         "apis": list(apis),
         "n_test": len(x_test),
         "settings": settings.__dict__,
-        "peak_rss_mb": peak_rss_mb(),
         "load_average": load,
         "contention": envinfo.contention(load, threads),
-        "environment": module.environment(),
+        **provenance(module),
     }
     io.write_json(record, outputs.info)
     return record

@@ -38,6 +38,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def provenance(module) -> dict:
+    """What every job that ran a framework records beside its numbers: this process's peak
+    memory, Python, the platform and the framework's own account of itself."""
+    return {
+        "peak_rss_mb": peak_rss_mb(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "environment": module.environment(),
+    }
+
+
 def prepare_framework(name: str, threads: int, device: str):
     """Import ``name``'s module, pin its threads (before it builds anything), pick the device.
 
@@ -122,10 +133,7 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
         "training": training,
         "device": used_device,
         "threads": threads,
-        "peak_rss_mb": peak_rss_mb(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "environment": module.environment(),
+        **provenance(module),
     }
     io.write_json(summary, outputs.train)
     log.info(

@@ -105,7 +105,7 @@ class MLP(nn.Module):
         return canonical_from_torch(torch_params)
 
 
-def build_optimizer(model: MLP, train_spec: TrainSpec) -> torch.optim.Optimizer:
+def build_optimizer(model: MLP, train_spec: TrainSpec, fused: bool = True) -> torch.optim.Optimizer:
     """Adam or SGD with two groups: weights decayed by ``train_spec.weight_decay``, biases not.
 
     ``fused=True`` runs each parameter's update as one kernel: on CPU it is the same formula as
@@ -121,9 +121,9 @@ def build_optimizer(model: MLP, train_spec: TrainSpec) -> torch.optim.Optimizer:
     if train_spec.optimizer == "adam":
         betas = (train_spec.beta1, train_spec.beta2)
         return torch.optim.Adam(
-            groups, lr=train_spec.lr, betas=betas, eps=train_spec.eps, fused=True
+            groups, lr=train_spec.lr, betas=betas, eps=train_spec.eps, fused=fused
         )
-    return torch.optim.SGD(groups, lr=train_spec.lr, momentum=train_spec.momentum, fused=True)
+    return torch.optim.SGD(groups, lr=train_spec.lr, momentum=train_spec.momentum, fused=fused)
 
 
 @torch.no_grad()

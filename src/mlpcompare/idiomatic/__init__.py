@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import logging
 import math
-import platform
-import sys
 
 from mlpcompare import frameworks, io
 from mlpcompare.logs import UserError
-from mlpcompare.runs import model_spec_for, peak_rss_mb, prepare_framework, train_spec_for
+from mlpcompare.runs import model_spec_for, prepare_framework, provenance, train_spec_for
 from mlpcompare.training import steady_throughput
 
 log = logging.getLogger(__name__)
@@ -95,10 +93,7 @@ def measure(
         "device": used_device,
         "threads": threads,
         "seeds": records,
-        "peak_rss_mb": peak_rss_mb(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "environment": tuned.environment(),
+        **provenance(tuned),
     }
     io.write_json(result, output)
     return result

@@ -18,27 +18,12 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from mlpcompare.spec import ModelSpec, TrainSpec
-from mlpcompare.torch_mlp import MLP
+from mlpcompare.torch_mlp import MLP, build_optimizer
 
 API = "TensorDataset + DataLoader(shuffle=True) + training loop, torch.optim default implementation"
 log = logging.getLogger(__name__)
 # The loss this loop reports is the criterion's alone: weight_decay never enters the loss.
 LOSS_INCLUDES_PENALTY = False
-
-
-def build_optimizer(model: MLP, train_spec: TrainSpec) -> torch.optim.Optimizer:
-    """Adam or SGD as usually written; two groups, because weight decay spares the biases."""
-    groups = [
-        {
-            "params": [layer.weight for layer in model.linears()],
-            "weight_decay": train_spec.weight_decay,
-        },
-        {"params": [layer.bias for layer in model.linears()], "weight_decay": 0.0},
-    ]
-    if train_spec.optimizer == "adam":
-        betas = (train_spec.beta1, train_spec.beta2)
-        return torch.optim.Adam(groups, lr=train_spec.lr, betas=betas, eps=train_spec.eps)
-    return torch.optim.SGD(groups, lr=train_spec.lr, momentum=train_spec.momentum)
 
 
 def train_epoch(model: MLP, device: torch.device, loader: DataLoader, optimizer) -> float:
@@ -75,7 +60,7 @@ def train_epochs(
     model = MLP(model_spec, dropout=torch.nn.Dropout)
     model.load_canonical(weights)
     model.to(device)
-    optimizer = build_optimizer(model, train_spec)
+    optimizer = build_optimizer(model, train_spec, fused=False)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=train_spec.lr_decay)
     dataset = TensorDataset(
         torch.tensor(x_train, dtype=torch.float32), torch.tensor(y_train, dtype=torch.int64)
