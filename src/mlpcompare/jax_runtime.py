@@ -7,6 +7,7 @@ Apart from :mod:`mlpcompare.jax_mlp` because it is about the process, not the mo
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from importlib.metadata import version
 
@@ -14,6 +15,9 @@ import jax
 import optax
 
 DEVICES = ("auto", "cpu", "cuda")
+# JAX probes for a TPU at start-up and logs, at INFO, that it found none: noise in every job's
+# log on a machine without one. Warnings and errors still come through.
+logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 # float32 products in full float32. On the CPU that is what XLA does anyway; on recent NVIDIA GPUs
 # JAX's default precision rounds the operands to TF32 (10-bit mantissa), which torch does not.
 PRECISION = jax.lax.Precision.HIGHEST
