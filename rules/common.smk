@@ -174,10 +174,14 @@ def training_batch_sizes():
 
 
 def framework_sources(wildcards):
-    """Input function: framework -> its source files (named inputs, via unpack)."""
+    """Input function: framework -> its source files (named inputs, via unpack). Folders are
+    listed file by file: Snakemake can checksum a file, not a folder, whose modification time
+    moves whenever something inside it is created."""
     return {
         fw: [
-            os.path.join(workflow.basedir, path) for path in frameworks.get(fw).sources
+            str(path)
+            for source in frameworks.get(fw).sources
+            for path in codesize.python_files(os.path.join(workflow.basedir, source))
         ]
         for fw in FRAMEWORKS
     }
