@@ -12,6 +12,7 @@ include: "rules/idiomatic.smk"
 include: "rules/evaluate.smk"
 include: "rules/aggregate.smk"
 include: "rules/report.smk"
+include: "rules/studies.smk"
 
 
 rule all:

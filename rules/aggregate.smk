@@ -1,10 +1,17 @@
+from pathlib import Path
+
+from mlpcompare.devexp import module_path
+
+
 # Machine-level measurements and the tables over runs. Counting lines and tabulating take
 # seconds and no cores worth reserving: they run on the submitting host.
 localrules:
     loc,
+    devexp,
     tables,
     summary,
     throughput,
+    tuned_vs_idiomatic,
 
 
 # Timed like training: the ceiling must be measured on quiet cores with the jobs' threads.
@@ -70,6 +77,71 @@ rule loc:
         "../scripts/loc.py"
 
 
+# What a new user of each framework waits for before training starts: the install size of its
+# packages and the import time of the modules its idiomatic code imports. In the framework's own
+# environment (its packages are what is measured); timed, so it runs alone.
+for framework in FRAMEWORKS:
+
+    rule:
+        name:
+            f"first_use_{framework}"
+        input:
+            idiomatic=str(
+                module_path(
+                    frameworks.get(framework).idiomatic,
+                    Path(repo_file("src")),
+                )
+            ),
+            code=code("first_use.py"),
+        output:
+            RESULTS.first_use(framework),
+        log:
+            f"logs/first_use/{framework}.log",
+        benchmark:
+            f"benchmarks/first_use/{framework}.tsv"
+        conda:
+            f"../{frameworks.get(framework).env}"
+        resources:
+            timing=TIMED,
+        params:
+            framework=framework,
+            repeats=config["bench"]["import_repeats"],
+        script:
+            "../scripts/first_use.py"
+
+
+# The development-experience table: each framework's tuned and idiomatic code read with `ast`
+# (lines, API names, what is written by hand), with its first_use record and first-epoch times.
+rule devexp:
+    input:
+        unpack(framework_sources),
+        idiomatic_code=[
+            str(module_path(frameworks.get(fw).idiomatic, Path(repo_file("src"))))
+            for fw in FRAMEWORKS
+        ],
+        first_use=[RESULTS.first_use(fw) for fw in FRAMEWORKS],
+        train=run_files("train.json"),
+        idiomatic=[
+            RESULTS.idiomatic(r["dataset"], r["arch"], r["framework"])
+            for r in IDIOMATIC
+        ],
+        code=code("devexp.py"),
+    output:
+        RESULTS.top("devexp.csv"),
+    log:
+        "logs/devexp/devexp.log",
+    benchmark:
+        "benchmarks/devexp/devexp.tsv"
+    conda:
+        "../envs/base.yaml"
+    params:
+        frameworks=FRAMEWORKS,
+        runs=RUNS,
+        idiomatic=IDIOMATIC,
+    script:
+        "../scripts/devexp.py"
+
+
 # The tables over the runs of one dataset x architecture (layout.ARCH_TABLES).
 rule tables:
     input:
@@ -121,10 +193,7 @@ rule summary:
 rule throughput:
     input:
         train=run_files("train.json"),
-        idiomatic=[
-            RESULTS.idiomatic(r["dataset"], r["arch"], r["framework"])
-            for r in IDIOMATIC
-        ],
+        idiomatic=idiomatic_run_files("train.json"),
         roofline=RESULTS.machine("roofline.json"),
         code=code("throughput.py"),
     output:
@@ -144,3 +213,28 @@ rule throughput:
         idiomatic=IDIOMATIC,
     script:
         "../scripts/throughput.py"
+
+
+# The idiomatic variant against the tuned runs, per dataset x arch x framework: test accuracy
+# with 95 % intervals and their difference, training time and throughput ratios, epochs run.
+# Requested only when bench.idiomatic is on.
+rule tuned_vs_idiomatic:
+    input:
+        metrics=[RESULTS.run_file(run, "metrics.json") for run in IDIOMATIC_RUNS],
+        train=[RESULTS.run_file(run, "train.json") for run in IDIOMATIC_RUNS],
+        idiomatic_metrics=idiomatic_run_files("metrics.json"),
+        idiomatic_train=idiomatic_run_files("train.json"),
+        code=code("tuned_vs_idiomatic.py"),
+    output:
+        RESULTS.top("idiomatic.csv"),
+    log:
+        "logs/tuned_vs_idiomatic/tuned_vs_idiomatic.log",
+    benchmark:
+        "benchmarks/tuned_vs_idiomatic/tuned_vs_idiomatic.tsv"
+    conda:
+        "../envs/base.yaml"
+    params:
+        runs=RUNS,
+        idiomatic=IDIOMATIC,
+    script:
+        "../scripts/tuned_vs_idiomatic.py"

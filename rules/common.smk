@@ -11,9 +11,10 @@ min_version("9.0")
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from mlpcompare import config as cfg
-from mlpcompare import codedeps, codesize, figures, frameworks, layout, limits
+from mlpcompare import codedeps, codesize, figures, frameworks, layout, limits, studies
 from mlpcompare.data import IDX_FILES, REMOTE, SYNTHETIC
 from mlpcompare.layout import RESULTS
+from mlpcompare.studies import STUDY_RESULTS
 
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 
@@ -31,11 +32,26 @@ TRAIN_MEM_MB = 4000
 # What a run needs against what a job has, before any job: each batch against its training
 # set, each training job's memory estimate against this machine's memory (a cluster job: its
 # mem_mb). One line per problem, no traceback.
+STUDIES = studies.from_config(config)
+# The config as the main comparison's report shows it: without the studies, so that adding or
+# running one (a rerun trigger: params) never re-renders the comparison's report.
+COMPARISON_CONFIG = {
+    key: value for key, value in config.items() if key not in ("studies", "comparison")
+}
+# The main comparison (when it runs) and every study variant, each as a config of its own.
+CHECKED = [config] * config["comparison"] + [
+    variant.as_config(config)
+    for study in STUDIES.values()
+    for variant in study.variants
+]
 try:
-    if workflow.local_exec:
-        limits.check(config, limits.machine_memory())
-    else:
-        limits.check(config, TRAIN_MEM_MB * 2**20, where=f"with mem_mb={TRAIN_MEM_MB}")
+    for checked in CHECKED:
+        if workflow.local_exec:
+            limits.check(checked, limits.machine_memory())
+        else:
+            limits.check(
+                checked, TRAIN_MEM_MB * 2**20, where=f"with mem_mb={TRAIN_MEM_MB}"
+            )
 except cfg.ConfigError as err:
     sys.exit("\n".join(f"config error: {line}" for line in str(err).splitlines()))
 
@@ -57,13 +73,12 @@ EVALUATION_FILES = {
 # A timed job (training, inference benchmark, roofline, idiomatic variant) asks for this much
 # of the `timing` resource: profiles/default makes it the whole budget, so the job runs alone.
 TIMED = 100
-IDIOMATIC_EPOCHS = config["bench"]["idiomatic_epochs"]
 # How the inference benchmark is timed: `bench` without the keys only other jobs use. Params are
 # a rerun trigger, so changing those must not reach it.
 TIMING_SETTINGS = {
     k: v
     for k, v in config["bench"].items()
-    if k not in ("idiomatic_epochs", "roofline_seconds")
+    if k not in ("idiomatic", "roofline_seconds", "import_repeats")
 }
 # The roofline times its matrix products like the benchmark, for their own number of seconds.
 ROOFLINE_SETTINGS = {
@@ -72,22 +87,36 @@ ROOFLINE_SETTINGS = {
 }
 
 
+# Datasets whose data rules may run: the comparison's and the studies'.
+DATA_SETS = list(
+    dict.fromkeys(DATASETS + [d for study in STUDIES.values() for d in study.datasets])
+)
+
+
 wildcard_constraints:
-    dataset="|".join(DATASETS),
+    dataset="|".join(DATA_SETS),
     arch="|".join(ARCHS),
     fw="|".join(FRAMEWORKS),
     seed=r"\d+",
+
+
+def repo_file(*parts):
+    """A file of this checkout, as an input: relative to the working directory, so that a moved
+    or copied checkout (the same files elsewhere) has the same set of inputs and reruns nothing.
+    """
+    return os.path.relpath(os.path.join(workflow.basedir, *parts))
 
 
 def code(script, *modules):
     """Input: every package file `script` (under scripts/) runs, and `modules` (a framework's,
     from the registry) with what they import: derived from the code (mlpcompare.codedeps), so
     editing a module reruns exactly the jobs that execute it."""
-    return codedeps.sources(
+    found = codedeps.sources(
         os.path.join(workflow.basedir, "src"),
         os.path.join(workflow.basedir, "scripts", script),
         modules,
     )
+    return [os.path.relpath(path) for path in found]
 
 
 def raw_files(wildcards):
@@ -115,7 +144,7 @@ def arch_params(wildcards):
 
 def training_params(framework):
     """Input function: the `training` mapping as `framework` sees it (overrides applied)."""
-    return lambda wildcards: cfg.training_for(config, framework)
+    return lambda wildcards: cfg.training_for(config, framework, wildcards.dataset)
 
 
 def wants_gpu(framework):
@@ -163,9 +192,38 @@ IDIOMATIC = (
         for a in ARCHS
         for fw in FRAMEWORKS
     ]
-    if IDIOMATIC_EPOCHS
+    if config["bench"]["idiomatic"]
     else []
 )
+
+
+# What the idiomatic job writes in each seed's folder besides the model and the evaluation files.
+IDIOMATIC_TRAIN_FILES = {"history": "history.csv", "train": "train.json"}
+# Every idiomatic run, keyed like a tuned one (mlpcompare.layout: idiomatic_run_file).
+IDIOMATIC_RUNS = [{**r, "seed": seed} for r in IDIOMATIC for seed in SEEDS]
+
+
+def idiomatic_file_patterns(framework, name):
+    """File `name` of every seed's idiomatic run of `framework`, dataset and arch as wildcards."""
+    return [
+        RESULTS.idiomatic_run_file(layout.run_pattern(framework, seed), name)
+        for seed in SEEDS
+    ]
+
+
+def idiomatic_run_files(name):
+    """File `name` of every idiomatic run (none when the variant is off)."""
+    return [RESULTS.idiomatic_run_file(run, name) for run in IDIOMATIC_RUNS]
+
+
+def arch_idiomatic_files(name):
+    """Input function: file `name` of every idiomatic run of one dataset x arch (none when the
+    variant is off)."""
+    return lambda wildcards: [
+        RESULTS.idiomatic_run_file(run, name)
+        for run in IDIOMATIC_RUNS
+        if (run["dataset"], run["arch"]) == (wildcards.dataset, wildcards.arch)
+    ]
 
 
 def training_batch_sizes():
@@ -181,21 +239,32 @@ def framework_sources(wildcards):
         fw: [
             str(path)
             for source in frameworks.get(fw).sources
-            for path in codesize.python_files(os.path.join(workflow.basedir, source))
+            for path in codesize.python_files(repo_file(source))
         ]
         for fw in FRAMEWORKS
     }
 
 
 def all_targets():
+    """The main comparison's files (config `comparison`) and every study's report."""
+    targets = [STUDY_RESULTS.report(name) for name in STUDIES]
+    if config["comparison"]:
+        targets += comparison_targets()
+    return targets
+
+
+def comparison_targets():
     targets = [
         RESULTS.top(name)
         for name in ("report.html", "summary.csv", "throughput.csv", "loc.csv")
     ]
     targets += [RESULTS.machine(name) for name in ("roofline.json", "environment.json")]
-    targets += [
-        RESULTS.idiomatic(r["dataset"], r["arch"], r["framework"]) for r in IDIOMATIC
-    ]
+    # Deployment inference (rules/evaluate.smk).
+    targets.append(RESULTS.top("serving.csv"))
+    if IDIOMATIC:
+        targets.append(RESULTS.top("idiomatic.csv"))
+    # Each idiomatic run's training record and evaluation (rules/idiomatic.smk).
+    targets += idiomatic_run_files("train.json") + idiomatic_run_files("confusion.csv")
     for dataset in DATASETS:
         targets += [RESULTS.split(dataset), RESULTS.eda(dataset, "sanity.json")]
         for arch in ARCHS:
@@ -209,12 +278,66 @@ def all_targets():
 onstart:
     # device: cuda without a GPU would fail every GPU job; say so before any job starts.
     # Local runs only: a cluster's submit host has no GPU while its GPU nodes do.
-    if (
-        config["device"] == "cuda"
-        and workflow.local_exec
-        and not cfg.nvidia_gpu_visible()
-    ):
-        sys.exit(
-            "config error: device: cuda, but this machine shows no NVIDIA GPU "
-            "(use device: auto or cpu, or submit to GPU nodes with --profile profiles/slurm)"
-        )
+    if workflow.local_exec and not cfg.nvidia_gpu_visible():
+        for where in cuda_settings():
+            sys.exit(
+                f"config error: {where}, but this machine shows no NVIDIA GPU "
+                "(use device: auto or cpu, or submit to GPU nodes with --profile profiles/slurm)"
+            )
+
+
+def cuda_settings():
+    """Where the config asks for CUDA: `device: cuda` of the main comparison or of a study."""
+    found = (
+        ["device: cuda"] if config["comparison"] and config["device"] == "cuda" else []
+    )
+    for name, study in STUDIES.items():
+        cuda = [variant.name for variant in study.variants if variant.device == "cuda"]
+        if cuda:
+            found.append(f"study {name} runs variant {cuda[0]} with device: cuda")
+    return found
+
+
+# --- Studies (rules/studies.smk) ---
+
+
+def study_variant(wildcards):
+    """The variant a study job works on (a mlpcompare.studies.Variant)."""
+    return VARIANTS[wildcards.study, wildcards.variant]
+
+
+VARIANTS = {
+    (name, variant.name): variant
+    for name, study in STUDIES.items()
+    for variant in study.variants
+}
+
+
+def study_run_files(study, framework, name):
+    """Input/output list: file `name` of every seed of one framework in one variant."""
+    return [
+        STUDY_RESULTS.run_file(study, "{variant}", framework, seed, name)
+        for seed in SEEDS
+    ]
+
+
+def every_study_run_file(name):
+    """Input function: file `name` of every run of a study (variants x frameworks x seeds)."""
+    return lambda wildcards: [
+        STUDY_RESULTS.run_file(wildcards.study, variant.name, fw, seed, name)
+        for variant in STUDIES[wildcards.study].variants
+        for fw in variant.frameworks
+        for seed in SEEDS
+    ]
+
+
+def study_gpu_request(framework):
+    """1 when a variant trains `framework` on CUDA (or gpu_jobs lists it), else 0."""
+
+    def request(wildcards):
+        variant = study_variant(wildcards)
+        if config["gpu_jobs"] == "auto":
+            return int(variant.device == "cuda" and frameworks.get(framework).gpu)
+        return int(framework in config["gpu_jobs"])
+
+    return request

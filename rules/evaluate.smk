@@ -1,6 +1,8 @@
-# Per framework: every seed's test-set metrics and predictions, and its inference latency. One
-# job covers all seeds, in the framework's environment: starting a framework (TensorFlow ~6 s)
-# cost more than evaluating and timing a model. Timed, so it runs alone (see profiles/default).
+# Per framework: every seed's test-set metrics and predictions, its export to ONNX (model.onnx,
+# checked against the framework's predictions in ONNX Runtime) and its inference latency through
+# each API, ONNX Runtime included. One job covers all seeds, in the framework's environment:
+# starting a framework (TensorFlow ~6 s) cost more than evaluating and timing a model. Timed, so
+# it runs alone (see profiles/default).
 for framework in FRAMEWORKS:
 
     rule:
@@ -17,6 +19,7 @@ for framework in FRAMEWORKS:
                 name: run_file_patterns(framework, file)
                 for name, file in EVALUATION_FILES.items()
             },
+            onnx=run_file_patterns(framework, "model.onnx"),
         log:
             f"logs/evaluate/{{dataset}}/{{arch}}/{framework}.log",
         benchmark:
@@ -37,3 +40,29 @@ for framework in FRAMEWORKS:
             bench=TIMING_SETTINGS,
         script:
             "../scripts/evaluate.py"
+
+
+# Deployment inference beside summary.csv: every framework's APIs (eager, serving path, ONNX
+# Runtime serving its export) at batch 1 and at their best batch size, with the export's check.
+localrules:
+    serving,
+
+
+rule serving:
+    input:
+        train=run_files("train.json"),
+        inference=run_files("inference.csv"),
+        inference_info=run_files("inference.json"),
+        code=code("serving.py"),
+    output:
+        RESULTS.top("serving.csv"),
+    log:
+        "logs/serving/serving.log",
+    benchmark:
+        "benchmarks/serving/serving.tsv"
+    conda:
+        "../envs/base.yaml"
+    params:
+        runs=RUNS,
+    script:
+        "../scripts/serving.py"

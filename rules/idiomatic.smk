@@ -1,6 +1,9 @@
 # The idiomatic variant: each framework's convenient training path (registry: `idiomatic`,
-# e.g. DataLoader + loop, model.fit, a jitted optax loop), timed for training throughput only.
-# One job per framework covers every seed. Requested only when bench.idiomatic_epochs > 0.
+# e.g. DataLoader + loop, model.fit, a jitted optax loop) with the tuned run's full recipe, then
+# evaluated as a tuned run is (metrics, confusion, inference through the framework's own
+# prediction call). One job per framework covers every seed, training and evaluation in one
+# process (starting TensorFlow alone takes ~6 s). Requested only when bench.idiomatic is on.
+
 for framework in FRAMEWORKS:
 
     # Timed: it runs alone (`timing=TIMED`, see profiles/default).
@@ -9,6 +12,7 @@ for framework in FRAMEWORKS:
             f"idiomatic_{framework}"
         input:
             split=RESULTS.split(D),
+            info=RESULTS.split_info(D),
             init=[RESULTS.init(D, A, seed) for seed in SEEDS],
             code=code(
                 "idiomatic.py",
@@ -16,7 +20,15 @@ for framework in FRAMEWORKS:
                 frameworks.get(framework).idiomatic,
             ),
         output:
-            RESULTS.idiomatic(D, A, framework),
+            **{
+                name: idiomatic_file_patterns(framework, file)
+                for name, file in {**IDIOMATIC_TRAIN_FILES, **EVALUATION_FILES}.items()
+            },
+            model=[
+                RESULTS.idiomatic_model(layout.run_pattern(framework, seed))
+                for seed in SEEDS
+            ],
+            summary=RESULTS.idiomatic(D, A, framework),
         log:
             f"logs/idiomatic/{{dataset}}/{{arch}}/{framework}.log",
         benchmark:
@@ -27,14 +39,14 @@ for framework in FRAMEWORKS:
         resources:
             gpu=gpu_request(framework),
             timing=TIMED,
-            runtime=60,
-            mem_mb=4000,
+            runtime=240,
+            mem_mb=TRAIN_MEM_MB,
         params:
             framework=framework,
             arch=arch_params,
             training=training_params(framework),
             device=config["device"],
             seeds=SEEDS,
-            epochs=IDIOMATIC_EPOCHS,
+            bench=TIMING_SETTINGS,
         script:
             "../scripts/idiomatic.py"

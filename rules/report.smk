@@ -1,6 +1,6 @@
 # Figures and the HTML report: seconds of work from files already made, so they run on the
 # submitting host. Like every rule, each has the package code it runs as input (`code`), and
-# the registry's data (names, colours, what each framework automates) that they show.
+# the registry's data (names, colours) that they show.
 localrules:
     plots,
     report,
@@ -17,10 +17,13 @@ rule plots:
         confusion=arch_run_files("confusion.csv"),
         metrics=arch_run_files("metrics.json"),
         performance=RESULTS.table(D, A, "performance"),
+        quality=RESULTS.table(D, A, "quality"),
         inference=RESULTS.table(D, A, "inference"),
         roofline=RESULTS.machine("roofline.json"),
         throughput=RESULTS.top("throughput.csv"),
-        registry=os.path.join(workflow.basedir, "src/mlpcompare/frameworks.yaml"),
+        idiomatic_train=arch_idiomatic_files("train.json"),
+        idiomatic_history=arch_idiomatic_files("history.csv"),
+        registry=repo_file("src/mlpcompare/frameworks.yaml"),
         code=code("plots.py"),
     output:
         **{
@@ -40,6 +43,7 @@ rule plots:
         "../envs/base.yaml"
     params:
         runs=runs_of,
+        idiomatic=bool(IDIOMATIC),
     script:
         "../scripts/plots.py"
 
@@ -50,6 +54,9 @@ rule report:
     input:
         summary=RESULTS.top("summary.csv"),
         throughput=RESULTS.top("throughput.csv"),
+        idiomatic=[RESULTS.top("idiomatic.csv")] if IDIOMATIC else [],
+        devexp=RESULTS.top("devexp.csv"),
+        serving=RESULTS.top("serving.csv"),
         loc=RESULTS.top("loc.csv"),
         environment=RESULTS.machine("environment.json"),
         roofline=RESULTS.machine("roofline.json"),
@@ -73,17 +80,11 @@ rule report:
             for name in figures.FIGURES
         ],
         train=run_files("train.json"),
-        template=os.path.join(workflow.basedir, "report/templates/report.html.j2"),
-        style=os.path.join(workflow.basedir, "report/style.css"),
-        captions=[
-            os.path.join(workflow.basedir, f"report/captions/{name}.rst")
-            for name in figures.FIGURES
-        ],
-        data=[
-            os.path.join(workflow.basedir, f"report/{name}.yaml")
-            for name in ("labels", "references")
-        ],
-        registry=os.path.join(workflow.basedir, "src/mlpcompare/frameworks.yaml"),
+        template=repo_file("report/templates/report.html.j2"),
+        style=repo_file("report/style.css"),
+        captions=[repo_file(f"report/captions/{name}.rst") for name in figures.FIGURES],
+        data=[repo_file(f"report/{name}.yaml") for name in ("labels", "references")],
+        registry=repo_file("src/mlpcompare/frameworks.yaml"),
         code=code("report.py"),
     output:
         report(
@@ -98,7 +99,7 @@ rule report:
     conda:
         "../envs/base.yaml"
     params:
-        config=config,
+        config=COMPARISON_CONFIG,
         runs=RUNS,
     script:
         "../scripts/report.py"

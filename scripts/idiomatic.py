@@ -1,17 +1,23 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from types import SimpleNamespace
+
 from mlpcompare import idiomatic, logs
 
 logs.to_file(snakemake.log[0])
 logs.run(
-    idiomatic.measure,
+    idiomatic.run_all,
     framework=snakemake.params.framework,
     split_path=snakemake.input.split,
+    info_path=snakemake.input.info,
     init_paths=list(snakemake.input.init),
     seeds=snakemake.params.seeds,
     arch=snakemake.params.arch,
     training=snakemake.params.training,
     device=snakemake.params.device,
     threads=snakemake.threads,
-    epochs=snakemake.params.epochs,
-    output=snakemake.output[0],
+    settings=snakemake.params.bench,
+    outputs=SimpleNamespace(
+        summary=snakemake.output.summary,
+        **{name: list(paths) for name, paths in snakemake.output.items() if name != "summary"},
+    ),
 )

@@ -4,5 +4,7 @@ from mlpcompare.layout import RESULTS
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():
-    data = figures.read_arch_data(snakemake.params.runs, RESULTS)
+    data = figures.read_arch_data(
+        snakemake.params.runs, RESULTS, idiomatic=snakemake.params.idiomatic
+    )
     figures.draw(data, dict(snakemake.output.items()))

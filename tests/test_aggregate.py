@@ -8,9 +8,19 @@ import numpy as np
 import pytest
 
 from mlpcompare import aggregate, io, tables, throughput_table
-from mlpcompare.layout import RUN_KEYS, Layout
+from mlpcompare.layout import ARCH_TABLES, RUN_KEYS, Layout
 
 T_975_DF2 = 4.302652729911275
+
+
+def per_class(accuracy, status="ok") -> dict:
+    """metrics.json ``per_class`` of two classes, ``b`` a point below ``a``."""
+    scores = {"a": accuracy, "b": accuracy - 0.01}
+    return {
+        name: {"precision": None if status != "ok" else value, "recall": value, "f1": value,
+               "support": 5}
+        for name, value in scores.items()
+    }  # fmt: skip
 
 
 def make_run(
@@ -39,7 +49,7 @@ def make_run(
         "arch": "a",
         "framework": framework,
         "seed": seed,
-        "metrics": {"status": status, **metrics},
+        "metrics": {"status": status, **metrics, "per_class": per_class(accuracy, status)},
         "train": {
             "status": status,
             "total_seconds": seconds,
@@ -175,6 +185,16 @@ def test_performance_table_medians_quartiles_and_memory():
     assert row["peak_rss_mb_train"] == 150.0 and row["peak_rss_mb_inference"] == 151.0
 
 
+def test_per_class_table_means_over_the_seeds_that_did_not_diverge():
+    rows = records(tables.per_class_table(RUNS))
+    first = next(r for r in rows if (r["framework"], r["class"]) == ("np", "b"))
+    accuracy = statistics.mean(
+        run["metrics"]["accuracy"] for run in RUNS if run["framework"] == "np"
+    )
+    assert first["f1_mean"] == pytest.approx(accuracy - 0.01) and first["support"] == 5
+    assert [r["class"] for r in rows if r["framework"] == "np"] == ["a", "b"]
+
+
 def test_inference_table_medians_over_seeds():
     rows = records(tables.inference_table(RUNS))
     assert rows[0] == {
@@ -185,6 +205,9 @@ def test_inference_table_medians_over_seeds():
         "p50_ms": 0.2,
         "p90_ms": 0.2,
         "samples_per_s": 5000.0,
+        # the seeds' spread of samples/s (quartiles, linear interpolation)
+        "samples_per_s_q1": 4166.67,
+        "samples_per_s_q3": 7500.0,
     }
     assert [r["n_ok"] for r in rows if r["framework"] == "tf"] == [2, 2]
 
@@ -242,8 +265,7 @@ def write_run_files(layout: Layout, runs: list[dict], correct=(True, False, True
 
 
 def arch_outputs(layout: Layout, dataset="d", arch="a") -> SimpleNamespace:
-    names = ("quality", "significance", "performance", "inference")
-    return SimpleNamespace(**{n: layout.table(dataset, arch, n) for n in names})
+    return SimpleNamespace(**{n: layout.table(dataset, arch, n) for n in ARCH_TABLES})
 
 
 def test_files_in_tables_out(tmp_path):
@@ -329,16 +351,16 @@ def test_tables_match_a_computation_by_hand(tmp_path):
 
 
 def idiomatic(framework, rates, batch_size=4):
-    """An idiomatic.json as the idiomatic rule writes it (abridged), with its key."""
-    return {
-        "dataset": "d", "arch": "a", "framework": framework, "variant": "idiomatic",
-        "api": f"{framework} convenient path", "training": {"batch_size": batch_size},
-        "seeds": [{"seed": s, "steady_samples_per_s": r} for s, r in enumerate(rates)],
-    }  # fmt: skip
+    """Loaded idiomatic runs, one seed per rate, as the idiomatic rule writes them (abridged)."""
+    runs = [make_run(framework, seed, 0.9, rate=rate, batch_size=batch_size)
+            for seed, rate in enumerate(rates)]  # fmt: skip
+    for run in runs:
+        run["train"] |= {"variant": "idiomatic", "api": f"{framework} convenient path"}
+    return runs
 
 
 def test_throughput_rows_by_hand():
-    rows = throughput_rows(RUNS, [idiomatic("np", [400.0, 600.0, 500.0])], ROOFLINE)
+    rows = throughput_rows(RUNS, idiomatic("np", [400.0, 600.0, 500.0]), ROOFLINE)
     assert [(r["framework"], r["variant"]) for r in rows] == [
         ("np", "tuned"), ("np", "idiomatic"), ("tf", "tuned"),
     ]  # fmt: skip
@@ -368,15 +390,15 @@ def test_throughput_without_idiomatic_has_tuned_rows_only():
 def test_throughput_ceiling_is_taken_at_the_variants_batch_size():
     roofline = {"entries": [*ROOFLINE["entries"], {**ROOFLINE["entries"][0], "batch_size": 8,
                                                    "ceiling_samples_per_s": 1000.0}]}  # fmt: skip
-    rows = throughput_rows(RUNS[:3], [idiomatic("np", [500.0], 8)], roofline)
+    rows = throughput_rows(RUNS[:3], idiomatic("np", [500.0], 8), roofline)
     assert rows[1]["ceiling_samples_per_s"] == 1000.0 and rows[1]["roofline_fraction"] == 0.5
-    rows = throughput_rows(RUNS[:3], [idiomatic("np", [500.0], 16)], roofline)
+    rows = throughput_rows(RUNS[:3], idiomatic("np", [500.0], 16), roofline)
     assert rows[1]["roofline_fraction"] == "" and rows[1]["samples_per_s_median"] == 500.0
 
 
 def test_all_diverged_tuned_leaves_the_slowdown_blank():
     runs = [make_run("x", seed, 0.0, status="diverged") for seed in range(2)]
-    rows = throughput_rows(runs, [idiomatic("x", [500.0])], ROOFLINE)
+    rows = throughput_rows(runs, idiomatic("x", [500.0]), ROOFLINE)
     assert rows[0]["n_seeds"] == 0 and rows[0]["samples_per_s_median"] == ""
     assert rows[1]["samples_per_s_median"] == 500.0 and rows[1]["slowdown_vs_tuned"] == ""
 
@@ -384,9 +406,8 @@ def test_all_diverged_tuned_leaves_the_slowdown_blank():
 def test_write_throughput_from_files(tmp_path):
     layout = Layout(str(tmp_path))
     runs = write_run_files(layout, RUNS)
-    record = idiomatic("tf", [250.0, 250.0])
-    io.write_json({k: v for k, v in record.items() if k not in ("dataset", "arch")},
-                  layout.idiomatic("d", "a", "tf"))  # fmt: skip
+    for run in idiomatic("tf", [250.0, 250.0, 250.0]):
+        io.write_json(run["train"], layout.idiomatic_run_file(run, "train.json"))
     measured = [{"dataset": "d", "arch": "a", "framework": "tf"}]
     aggregate.write_throughput(runs, measured, layout, layout.top("throughput.csv"))
     rows = io.read_csv(layout.top("throughput.csv"))
@@ -398,7 +419,7 @@ def test_write_throughput_from_files(tmp_path):
 
 
 def test_bench_prints_an_aligned_table_with_roofline_percentages(tmp_path, capsys):
-    rows = throughput_rows(RUNS, [idiomatic("np", [400.0, 600.0, 500.0])], ROOFLINE)
+    rows = throughput_rows(RUNS, idiomatic("np", [400.0, 600.0, 500.0]), ROOFLINE)
     io.write_csv(rows, tmp_path / "throughput.csv", aggregate.THROUGHPUT_COLUMNS)
     assert throughput_table.main([str(tmp_path / "throughput.csv")]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -432,3 +453,13 @@ def test_bench_prints_each_frameworks_accuracy_from_summary_csv(tmp_path, capsys
         assert cells[2] == row["framework"]
         assert cells[4] == f"{float(row['accuracy_mean']):.2%}"
         assert line.endswith(row["status"])
+
+
+def test_the_roofline_fraction_is_each_runs_own_in_run_fraction_where_measured():
+    runs = [
+        {**run, "train": {**run["train"], "roofline_fraction": fraction}}
+        for run, fraction in zip(RUNS[:3], (0.5, 0.3, 0.4), strict=True)
+    ]
+    assert summary_rows(runs, ROOFLINE, LOC)[0]["roofline_fraction"] == pytest.approx(0.4)
+    on_gpu = [{**run, "train": {**run["train"], "device": "cuda"}} for run in RUNS[:3]]
+    assert summary_rows(on_gpu, ROOFLINE, LOC)[0]["roofline_fraction"] == ""  # no CPU ceiling

@@ -80,18 +80,14 @@ def test_training_for_applies_only_that_frameworks_overrides():
     assert cfg.training_for(config, "torch") == DEFAULT["training"]
 
 
-def test_idiomatic_epochs_zero_or_more_whole_epochs():
-    schema = SCHEMA["properties"]["bench"]["properties"]["idiomatic_epochs"]
-    assert schema["default"] == DEFAULT["bench"]["idiomatic_epochs"] == 3
-    for fine in (0, 1, 50):
-        assert problems_with(bench__idiomatic_epochs=fine) == []
-    [negative] = problems_with(bench__idiomatic_epochs=-1)
-    assert negative.startswith("bench.idiomatic_epochs: -1 is less than the minimum of 0")
-    assert problems_with(bench__idiomatic_epochs=2.5) == [
-        "bench.idiomatic_epochs: expected integer, got float 2.5"
-    ]
-    assert cfg.coerce_strings({"bench": {"idiomatic_epochs": "0"}}, SCHEMA) == {
-        "bench": {"idiomatic_epochs": 0}
+def test_idiomatic_is_an_on_off_switch():
+    schema = SCHEMA["properties"]["bench"]["properties"]["idiomatic"]
+    assert schema["default"] is DEFAULT["bench"]["idiomatic"] is True
+    for fine in (True, False):
+        assert problems_with(bench__idiomatic=fine) == []
+    assert problems_with(bench__idiomatic=3) == ["bench.idiomatic: expected boolean, got int 3"]
+    assert cfg.coerce_strings({"bench": {"idiomatic": "false"}}, SCHEMA) == {
+        "bench": {"idiomatic": False}
     }
 
 
@@ -104,14 +100,14 @@ def job_stats(workdir, *args) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_idiomatic_jobs_are_planned_only_when_epochs_are_given(tmp_path):
+def test_idiomatic_jobs_are_planned_only_when_switched_on(tmp_path):
     copy_workflow(tmp_path)
     planned = job_stats(tmp_path)
     for fw in ("numpy", "torch", "keras"):
         assert planned[f"idiomatic_{fw}"] == 1  # one job per framework covers every seed
-    assert planned["throughput"] == 1
-    off = job_stats(tmp_path, "--config", "bench={idiomatic_epochs: 0}")
-    assert not [rule for rule in off if rule.startswith("idiomatic")]
+    assert planned["throughput"] == planned["tuned_vs_idiomatic"] == 1
+    off = job_stats(tmp_path, "--config", "bench={idiomatic: false}")
+    assert not [rule for rule in off if rule.startswith("idiomatic")]  # the table too
     assert off["throughput"] == 1 and off["evaluate_numpy"] == planned["evaluate_numpy"] == 1
 
 

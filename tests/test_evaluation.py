@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from mlpcompare import evaluation, io, metrics
+from mlpcompare import evaluation, io, metrics, onnx_graph, onnx_serving
 from mlpcompare.spec import ModelSpec, init_weights
 
 ARCH = {"hidden": [8], "activation": "relu", "dropout": 0.0}
@@ -51,6 +51,7 @@ FILES = {
     "confusion": "confusion.csv",
     "inference": "inference.csv",
     "info": "inference.json",
+    "onnx": "model.onnx",
 }
 
 
@@ -102,7 +103,9 @@ def test_a_diverged_run_gets_null_metrics_and_its_inference_is_still_timed(run_d
     assert report["status"] == "diverged" and report["accuracy"] is None
     saved = io.read_npz(outputs.predictions)
     assert (saved["y_pred"] == metrics.NO_PREDICTION).all() and np.isnan(saved["proba"]).all()
-    assert io.read_json(outputs.info)["apis"] == ["forward"]
+    record = io.read_json(outputs.info)
+    assert record["apis"] == ["forward", "onnxruntime"]
+    assert record["onnx"]["checked"] is False  # NaN predictions cannot be compared
 
 
 def test_benchmark_times_every_batch_size_and_records_the_job(run_dir):
@@ -113,12 +116,36 @@ def test_benchmark_times_every_batch_size_and_records_the_job(run_dir):
         ("forward", "1"),
         ("forward", "4"),
         ("forward", "12"),  # 100 > 12 test samples: skipped
+        ("onnxruntime", "1"),
+        ("onnxruntime", "4"),
+        ("onnxruntime", "12"),
     ]
     assert all(float(r["p50_ms"]) > 0 and int(r["repeats"]) >= 5 for r in rows)
     record = io.read_json(outputs.info)
-    assert record["device"] == "cpu" and record["apis"] == ["forward"]
+    assert record["device"] == "cpu" and record["apis"] == ["forward", "onnxruntime"]
     assert record["peak_rss_mb"] > 0 and record["environment"]["framework"] == "numpy"
     assert isinstance(record["contention"], bool)
+
+
+def test_the_model_is_exported_to_onnx_and_checked_against_the_framework(run_dir):
+    outputs = evaluate(run_dir)
+    assert outputs.onnx.is_file()
+    check = io.read_json(outputs.info)["onnx"]
+    assert check["checked"] and check["n"] == 12 and check["classes_differing"] == 0
+    assert check["max_abs_proba_diff"] <= onnx_serving.PROBA_TOLERANCE
+    assert check["threads"] == 1 and check["exporter"]
+
+
+def test_an_export_that_disagrees_with_the_framework_stops_the_job(run_dir, monkeypatch):
+    """A wrong export (here: another seed's weights) is one line, not an inference row."""
+    wrong = init_weights(ModelSpec(5, (8,), 3), seed=7)
+    monkeypatch.setattr(
+        "mlpcompare.numpy_mlp.trainer.LoadedModel.export_onnx",
+        lambda self, path: onnx_graph.write(wrong, self.model.spec, path),
+    )
+    with pytest.raises(onnx_serving.MismatchError, match="ONNX Runtime disagrees with numpy"):
+        evaluate(run_dir)
+    assert not (run_dir / "inference.csv").exists()
 
 
 def test_every_seed_gets_its_own_files(tmp_path, run_dir):

@@ -1,15 +1,18 @@
 """The idiomatic variant: each framework's convenient path trains the same network from the same
-weights with the same recipe, and the driver writes a valid idiomatic.json."""
+weights with the full recipe (schedule, early stopping, best epoch kept), saves a model the tuned
+loader reads, and the driver writes and evaluates every seed where the layout says."""
 
-import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from mlpcompare import frameworks, idiomatic, io, spec
-from mlpcompare.logs import UserError
+from mlpcompare import aggregate, frameworks, idiomatic, idiomatic_plots, io, layout, spec
+from mlpcompare.layout import Layout
 from mlpcompare.numpy_mlp import Trainer as NumpyTrainer
+from mlpcompare.runs import HISTORY_COLUMNS
+from mlpcompare.training import fit as tuned_fit
 
 N, N_IN, N_OUT = 192, 8, 3
 MODEL = spec.ModelSpec(N_IN, (16,), N_OUT, "relu", 0.0)
@@ -25,50 +28,88 @@ def blobs(n: int = N, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return (centres[y] + rng.normal(size=(n, N_IN))).astype(np.float32), y.astype(np.int64)
 
 
+def split(seed: int = 0) -> dict:
+    x, y = blobs(N + 96, seed)
+    return {"x_train": x[:N], "y_train": y[:N], "x_val": x[N : N + 48], "y_val": y[N : N + 48],
+            "x_test": x[N + 48 :], "y_test": y[N + 48 :]}  # fmt: skip
+
+
+def tuned_module(framework):
+    """The framework's module, its threads left as the test process has them: TensorFlow fixes
+    its pools once, and an earlier test in the session may have started it."""
+    return frameworks.get(framework).trainer_module()
+
+
+def train(framework, model, train_spec, weights, tmp_path, data=None):
+    """Fit ``framework``'s idiomatic path; the result and the saved model, loaded back by the
+    tuned trainer's loader."""
+    tuned, device = tuned_module(framework), "cpu"
+    path = str(tmp_path / frameworks.get(framework).model_file)
+    data = data or split()
+    result = idiomatic.module(framework).fit(
+        model, train_spec, weights, data, seed=0, device=device, model_path=path
+    )
+    return result, tuned.load_model(path, model, device), data
+
+
+def accuracy(loaded, x, y) -> float:
+    return float(np.mean(loaded.predict_logits(x).argmax(axis=1) == y))
+
+
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_two_epochs_time_and_learn(framework):
-    x, y = blobs()
-    train_spec = spec.TrainSpec(lr=0.01, batch_size=32)
-    module = idiomatic.module(framework)
-    history = module.train_epochs(MODEL, train_spec, WEIGHTS, x, y, seed=0, device="cpu", epochs=2)
-    assert [h["epoch"] for h in history] == [1, 2]
+def test_full_recipe_early_stopping_keeps_the_best_epoch(framework, tmp_path):
+    """The schedule is lr * lr_decay**epoch, training stops after ``patience`` epochs without a
+    better validation accuracy, and the saved model is the best epoch's: reloaded, it scores
+    that epoch's validation accuracy."""
+    train_spec = spec.TrainSpec(lr=0.05, lr_decay=0.8, batch_size=32, epochs=30, patience=2)
+    result, loaded, data = train(framework, MODEL, train_spec, WEIGHTS, tmp_path)
+    history = result.history
+    # Every column of a tuned history but the in-run roofline ceiling, which it does not measure.
+    assert all(set(HISTORY_COLUMNS) - set(row) <= {"ceiling_samples_per_s"} for row in history)
+    assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
+    assert [h["lr"] for h in history] == pytest.approx(
+        [train_spec.lr_at(e) for e in range(len(history))]
+    )
     assert all(0 < h["epoch_seconds"] < 60 for h in history)
-    losses = [h["train_loss"] for h in history]
-    assert all(math.isfinite(loss) for loss in losses)
-    assert losses[1] < losses[0] < 3 * math.log(N_OUT)
-    assert isinstance(module.API, str) and len(module.API) > 10
-
-
-@pytest.mark.parametrize(
-    "arch, optimizer",
-    [
-        ({"activation": "tanh", "dropout": 0.3}, {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9}),
-        ({"activation": "sigmoid", "dropout": 0.0}, {"optimizer": "sgd", "lr": 0.5}),
-    ],
-)
-def test_numpy_loop_other_activations_dropout_and_sgd(arch, optimizer):
-    x, y = blobs()
-    model = spec.ModelSpec(N_IN, (16, 8), N_OUT, **arch)
-    weights = spec.init_weights(model, 1)
-    history = idiomatic.module("numpy").train_epochs(
-        model, spec.TrainSpec(batch_size=16, **optimizer), weights, x, y,
-        seed=1, device="cpu", epochs=3,
-    )  # fmt: skip
-    losses = [h["train_loss"] for h in history]
-    assert all(math.isfinite(loss) for loss in losses)
-    assert losses[-1] < losses[0]
+    val = [h["val_accuracy"] for h in history]
+    assert result.best_epoch == 1 + int(np.argmax(val))  # the first epoch with the best score
+    assert result.stopped_early and len(history) == result.best_epoch + train_spec.patience
+    assert accuracy(loaded, data["x_val"], data["y_val"]) == pytest.approx(max(val), abs=1e-9)
+    assert history[-1]["train_loss"] < history[0]["train_loss"] < 3 * math.log(N_OUT)
+    assert isinstance(idiomatic.module(framework).API, str)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_same_weights_and_recipe_as_the_tuned_numpy_trainer(framework):
+def test_idiomatic_reaches_the_tuned_accuracy(framework, tmp_path):
+    """On a separable problem the convenient path and the tuned trainer of the same framework,
+    from the same weights with the same recipe, end at the same test accuracy (within 2 of 96
+    samples; the batch orders and dropout masks differ)."""
+    model = spec.ModelSpec(N_IN, (32, 16), N_OUT, "relu", 0.1)
+    weights = spec.init_weights(model, 1)
+    train_spec = spec.TrainSpec(lr=0.01, lr_decay=0.95, batch_size=32, epochs=8, patience=3)
+    result, loaded, data = train(framework, model, train_spec, weights, tmp_path)
+    tuned, device = tuned_module(framework), "cpu"
+    trainer = tuned.Trainer(model, train_spec, weights, data["x_train"], data["y_train"],
+                            seed=0, device=device)  # fmt: skip
+    tuned_fit(trainer, N, data["x_val"], data["y_val"], train_spec, seed=0)
+    idiomatic_acc = accuracy(loaded, data["x_test"], data["y_test"])
+    tuned_acc = accuracy(trainer, data["x_test"], data["y_test"])
+    assert idiomatic_acc > 0.9 and abs(idiomatic_acc - tuned_acc) <= 2 / 48
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_same_weights_and_recipe_as_the_tuned_numpy_trainer(framework, optimizer, tmp_path):
     """With one batch per epoch (order does not matter then) and no dropout, each epoch's loss
     is the full-batch loss before that epoch's step: the same as the tuned NumPy trainer's at the
-    same step if initial weights, loss, Adam constants, weight decay and the rate's decay all
-    agree. (Keras' own Adam puts epsilon elsewhere; with these gradients that is far below
-    the tolerance.)"""
-    x, y = blobs()
+    same step if initial weights, loss, Adam constants, weight decay (coupled L2 or AdamW's
+    decoupled shrink) and the rate's decay all agree. (Keras' own Adam puts epsilon elsewhere;
+    with these gradients that is far below the tolerance.)"""
+    data = split()
+    x, y = data["x_train"], data["y_train"]
     path = idiomatic.module(framework)
-    train_spec = spec.TrainSpec(lr=0.05, lr_decay=0.5, weight_decay=0.01, batch_size=N)
+    train_spec = spec.TrainSpec(optimizer=optimizer, lr=0.05, lr_decay=0.5, weight_decay=0.01,
+                                batch_size=N, epochs=3, patience=0)  # fmt: skip
     tuned = NumpyTrainer(MODEL, train_spec, WEIGHTS, x, y, seed=0, device="cpu")
     expected = []
     for epoch in range(3):
@@ -77,61 +118,140 @@ def test_same_weights_and_recipe_as_the_tuned_numpy_trainer(framework):
             for name, w in tuned.get_weights().items()
             if name.startswith("W")
         )
-        loss = tuned.step(x, y, train_spec.lr_at(epoch))  # cross-entropy + penalty
-        expected.append(loss if path.LOSS_INCLUDES_PENALTY else loss - penalty)
-    history = path.train_epochs(MODEL, train_spec, WEIGHTS, x, y, seed=0, device="cpu", epochs=3)
-    assert [h["train_loss"] for h in history] == pytest.approx(expected, rel=2e-4)
+        loss = tuned.step(x, y, train_spec.lr_at(epoch))  # cross-entropy (+ penalty for adam)
+        coupled = optimizer == "adam"
+        expected.append(loss - penalty if coupled and not path.LOSS_INCLUDES_PENALTY else loss)
+    result, _, _ = train(framework, MODEL, train_spec, WEIGHTS, tmp_path, data)
+    assert [h["train_loss"] for h in result.history] == pytest.approx(expected, rel=2e-4)
 
 
-def write_inputs(tmp_path, seeds=(0, 1)):
-    x, y = blobs()
-    io.write_npz({"x_train": x, "y_train": y, "x_val": x[:10], "y_val": y[:10]},
-                 tmp_path / "split.npz")  # fmt: skip
-    inits = []
-    for seed in seeds:
-        inits.append(tmp_path / f"seed{seed}.npz")
-        io.write_npz(spec.init_weights(MODEL, seed), inits[-1])
-    return tmp_path / "split.npz", inits
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_batch_norm_trains_and_its_statistics_are_saved(framework, optimizer, tmp_path):
+    """BatchNorm the framework's own way: the model learns, and the saved file holds the
+    running statistics the tuned loader normalises with at inference (reloaded, it scores the
+    kept epoch's validation accuracy)."""
+    model = spec.ModelSpec(N_IN, (16, 8), N_OUT, "tanh", 0.2, batch_norm=True)
+    weights = spec.init_weights(model, 2)
+    options = {"lr": 0.1, "momentum": 0.9} if optimizer == "sgd" else {"lr": 0.01}
+    train_spec = spec.TrainSpec(optimizer=optimizer, weight_decay=0.01, batch_size=32,
+                                epochs=4, patience=0, **options)  # fmt: skip
+    result, loaded, data = train(framework, model, train_spec, weights, tmp_path)
+    history = result.history
+    assert len(history) == 4 and not result.stopped_early
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    best = history[result.best_epoch - 1]["val_accuracy"]
+    assert best > 0.8
+    assert accuracy(loaded, data["x_val"], data["y_val"]) == pytest.approx(best, abs=1e-9)
 
 
-ARCH = {"hidden": [16], "activation": "relu", "dropout": 0.0}
-TRAINING = {"optimizer": "adam", "lr": 0.01, "lr_decay": 1.0, "batch_size": 32}
+def run_all(tmp_path, framework, seeds=(0, 1)):
+    """The driver over ``seeds`` with files where the layout puts them; returns the layout."""
+    data = split()
+    io.write_npz(data, tmp_path / "split.npz")
+    classes = [str(c) for c in range(N_OUT)]
+    io.write_json({"n_features": N_IN, "n_classes": N_OUT, "classes": classes},
+                  tmp_path / "split.json")  # fmt: skip
+    paths = Layout(str(tmp_path / "results"))
+    runs = layout.run_records(["d"], ["a"], [framework], seeds)
+    inits = [str(tmp_path / f"init{seed}.npz") for seed in seeds]
+    for seed, init in zip(seeds, inits, strict=True):
+        io.write_npz(spec.init_weights(MODEL, seed), init)
+    # The rule's output names (rules/idiomatic.smk), each a list over the seeds.
+    files = {"history": "history.csv", "train": "train.json", "metrics": "metrics.json",
+             "predictions": "predictions.npz", "confusion": "confusion.csv",
+             "inference": "inference.csv", "info": "inference.json"}  # fmt: skip
+    outputs = SimpleNamespace(
+        model=[paths.idiomatic_model(r) for r in runs],
+        summary=paths.idiomatic("d", "a", framework),
+        **{name: [paths.idiomatic_run_file(r, file) for r in runs] for name, file in files.items()},
+    )
+    bench = {"batch_sizes": [1, 8], "full_test_set": True, "warmup_calls": 1, "min_repeats": 3,
+             "min_seconds": 0.01, "rounds": 1}  # fmt: skip
+    idiomatic.run_all(
+        framework=framework, split_path=tmp_path / "split.npz", info_path=tmp_path / "split.json",
+        init_paths=inits, seeds=list(seeds), arch={"hidden": [16]}, device="cpu", threads=1,
+        training={"lr": 0.01, "batch_size": 32, "epochs": 4, "patience": 2}, settings=bench,
+        outputs=outputs,
+    )  # fmt: skip
+    return paths, runs
 
 
 @pytest.mark.parametrize("framework", ["numpy", "torch"])
-def test_measure_writes_idiomatic_json(tmp_path, framework):
-    split, inits = write_inputs(tmp_path)
-    output = tmp_path / "out" / "idiomatic.json"
-    idiomatic.measure(
-        framework=framework, split_path=split, init_paths=inits, seeds=[0, 1], arch=ARCH,
-        training=TRAINING, device="cpu", threads=1, epochs=3, output=output,
-    )  # fmt: skip
-    record = json.loads(output.read_text())
-    assert record["framework"] == framework and record["variant"] == "idiomatic"
-    assert record["api"] == idiomatic.module(framework).API
-    assert (record["epochs"], record["n_train"], record["threads"]) == (3, N, 1)
-    assert record["device"] == "cpu" and record["layer_sizes"] == [N_IN, 16, N_OUT]
-    assert record["training"] == TRAINING
-    assert record["environment"]["framework"] == framework
-    assert [s["seed"] for s in record["seeds"]] == [0, 1]
-    for seed in record["seeds"]:
-        seconds = seed["epoch_seconds"]
-        assert len(seconds) == 3 and all(s > 0 for s in seconds)
-        assert seed["first_epoch_seconds"] == seconds[0]
-        assert seed["steady_samples_per_s"] == pytest.approx(N / np.median(seconds[1:]))
-        assert len(seed["train_loss"]) == 3 and seed["train_loss"][2] < seed["train_loss"][0]
-    # Two seeds, two initialisations: the first epoch's losses differ.
-    assert record["seeds"][0]["train_loss"][0] != record["seeds"][1]["train_loss"][0]
+def test_run_all_trains_and_evaluates_every_seed_where_the_layout_says(tmp_path, framework):
+    paths, runs = run_all(tmp_path, framework)
+    module = idiomatic.module(framework)
+    for run in runs:
+        folder = f"{paths.root}/d/a/{framework}/idiomatic/seed{run['seed']}"
+        assert paths.idiomatic_model(run).startswith(folder)
+        assert layout.producer(paths.idiomatic_model(run), paths.root) == f"idiomatic_{framework}"
+        train = io.read_json(paths.idiomatic_run_file(run, "train.json"))
+        assert (train["variant"], train["api"], train["status"]) == ("idiomatic", module.API, "ok")
+        assert train["inference_api"] == module.INFERENCE_API and train["seed"] == run["seed"]
+        history = io.read_csv(paths.idiomatic_run_file(run, "history.csv"))
+        assert list(history[0]) == HISTORY_COLUMNS and len(history) == train["epochs_run"]
+        assert train["total_seconds"] == pytest.approx(
+            sum(float(h["epoch_seconds"]) for h in history)
+        )
+        metrics = io.read_json(paths.idiomatic_run_file(run, "metrics.json"))
+        assert metrics["accuracy"] > 0.8
+        inference = io.read_csv(paths.idiomatic_run_file(run, "inference.csv"))
+        assert {row["api"] for row in inference} == {module.INFERENCE_API}
+        assert {int(row["batch_size"]) for row in inference} == {1, 8, 48}
+        confusion = io.read_csv(paths.idiomatic_run_file(run, "confusion.csv"))
+        assert sum(int(v) for row in confusion for k, v in row.items() if k != "true") == 48
+    summary = io.read_json(paths.idiomatic("d", "a", framework))
+    assert [s["seed"] for s in summary["seeds"]] == [0, 1] and summary["variant"] == "idiomatic"
 
 
-def test_measure_refuses_zero_epochs_and_oversized_batches(tmp_path):
-    split, inits = write_inputs(tmp_path, seeds=(0,))
-    kwargs = dict(
-        framework="numpy", split_path=split, init_paths=inits, seeds=[0], arch=ARCH,
-        device="cpu", threads=1, output=tmp_path / "idiomatic.json",
-    )  # fmt: skip
-    with pytest.raises(UserError, match="idiomatic_epochs is 0"):
-        idiomatic.measure(**kwargs, training=TRAINING, epochs=0)
-    with pytest.raises(UserError, match="larger than the training set"):
-        idiomatic.measure(**kwargs, training={**TRAINING, "batch_size": N + 1}, epochs=2)
-    assert not (tmp_path / "idiomatic.json").exists()
+def loaded(framework, seed, accuracy, seconds, rate, epochs=5, status="ok"):
+    return {"dataset": "d", "arch": "a", "framework": framework, "seed": seed,
+            "metrics": {"accuracy": accuracy if status == "ok" else None},
+            "train": {"status": status, "total_seconds": seconds, "epochs_run": epochs,
+                      "steady_samples_per_s": rate, "api": "loop", "training": {"batch_size": 4}}}  # fmt: skip
+
+
+def test_idiomatic_table_by_hand():
+    tuned = [loaded("np", s, a, 10.0, 1000.0) for s, a in enumerate([0.90, 0.92, 0.94])]
+    variant = [loaded("np", 0, 0.91, 30.0, 500.0, 7), loaded("np", 1, 0.92, 20.0, 400.0, 6),
+               loaded("np", 2, 0.0, 40.0, 450.0, status="diverged")]  # fmt: skip
+    [row] = aggregate.cleaned(aggregate.idiomatic_table(tuned, variant)).to_dict("records")
+    assert list(row) == aggregate.IDIOMATIC_COLUMNS
+    assert (row["framework"], row["api"], row["n_seeds"]) == ("np", "loop", 3)
+    assert row["tuned_accuracy_mean"] == pytest.approx(0.92)
+    assert row["idiomatic_accuracy_mean"] == pytest.approx(0.915)
+    # The per-seed differences of the seeds both variants finished: +1 and 0 points.
+    assert row["accuracy_diff_points"] == pytest.approx(0.5)
+    assert row["accuracy_diff_points_ci_low"] < 0 < row["accuracy_diff_points_ci_high"]
+    assert row["train_time_ratio"] == pytest.approx(2.5)  # median 25 s against 10 s
+    assert row["samples_per_s_ratio"] == pytest.approx(0.45)  # the diverged seed is left out
+    assert (row["tuned_epochs_median"], row["idiomatic_epochs_median"]) == (5, 6.5)
+    assert row["status"] == "idiomatic: 1 of 3 seeds diverged"
+    assert aggregate.idiomatic_table(tuned, []).empty  # no idiomatic runs, no rows
+
+
+def test_learning_curves_beside_the_tuned_ones(tmp_path, monkeypatch):
+    """Both variants of every framework are read from their folders and drawn in its column:
+    solid tuned, dashed idiomatic, the idiomatic loss higher in these invented histories."""
+    paths = Layout(str(tmp_path))
+    runs = layout.run_records(["d"], ["a"], ["numpy", "torch"], [0, 1])
+    for run in runs:
+        for variant, run_file in (
+            ("tuned", paths.run_file),
+            ("idiomatic", paths.idiomatic_run_file),
+        ):
+            scale = 1.0 if variant == "tuned" else 1.5
+            history = [{"epoch": e, "train_loss": scale / e, "val_accuracy": 0.8 + 0.02 * e / scale}
+                       for e in range(1, 6)]  # fmt: skip
+            io.write_csv(history, run_file(run, "history.csv"))
+            io.write_json({"status": "ok", "best_epoch": 4}, run_file(run, "train.json"))
+    drawn = {}
+    monkeypatch.setattr(idiomatic_plots, "save", lambda fig, path: drawn.update(fig=fig, path=path))
+    idiomatic_plots.learning_curves(idiomatic_plots.read_runs(runs, paths), "out.png")
+    axes = drawn["fig"].axes
+    assert [ax.get_title() for ax in axes[:2]] == ["numpy", "torch"]
+    loss = axes[2]  # numpy's training loss
+    styles = [line.get_linestyle() for line in loss.lines if len(line.get_xdata()) == 5]
+    assert styles == ["-", "--"]
+    tuned, idio = (line.get_ydata() for line in loss.lines if len(line.get_xdata()) == 5)
+    assert np.allclose(idio, 1.5 * tuned)

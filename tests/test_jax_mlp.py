@@ -1,7 +1,6 @@
 """The JAX trainer against hand-written NumPy formulas (float64), on tiny arrays."""
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 from conftest import ROOT
 from jax.flatten_util import ravel_pytree
 from reference_mlp import (
+    BN_SPEC,
     FORWARD_SPECS,
     SPEC,
     assert_params_close,
@@ -21,10 +21,16 @@ from reference_mlp import (
 )
 
 from mlpcompare import jax_mlp, jax_runtime
-from mlpcompare.idiomatic import jax_optax
 from mlpcompare.io import ArtifactError
-from mlpcompare.numpy_mlp import Trainer as NumpyTrainer
-from mlpcompare.spec import ModelSpec, TrainSpec, batch_order, batches, init_weights
+from mlpcompare.spec import (
+    BN_EPS,
+    BN_MOMENTUM,
+    ModelSpec,
+    TrainSpec,
+    batch_order,
+    batches,
+    init_weights,
+)
 
 CPU = jax.devices("cpu")[0]
 cuda_only = pytest.mark.skipif(not jax_runtime.cuda_devices(), reason="needs a CUDA device")
@@ -37,11 +43,12 @@ def make_trainer(ts, x, y, weights, spec=SPEC, seed=0):
 @pytest.mark.parametrize("spec", FORWARD_SPECS.values(), ids=FORWARD_SPECS)
 def test_layout_round_trip_and_forward_match_numpy(spec):
     x, y, weights = tiny_problem(spec=spec)
-    params = jax_mlp.params_from_canonical(weights, spec, CPU)
-    assert_params_close(jax_mlp.canonical_from_params(params), weights, atol=0)
+    params, stats = jax_mlp.params_from_canonical(weights, spec, CPU)
+    assert_params_close(jax_mlp.canonical_from_params(params, stats), weights, atol=0)
     want, _ = numpy_forward(weights, x.astype(np.float64), spec.activation)
-    # Without a key predict is inference: dropout must be off, whatever its probability.
-    got = np.asarray(jax_mlp.predict(params, jnp.asarray(x), spec.activation, spec.dropout))
+    # Without a key the forward pass is inference: dropout must be off, whatever its probability.
+    got, _ = jax_mlp.forward(params, stats, jnp.asarray(x), spec.activation, spec.dropout)
+    got = np.asarray(got)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
     trainer = make_trainer(TrainSpec(), x, y, weights, spec=spec)
@@ -73,9 +80,9 @@ def test_dropout_rate_scaling_and_numpy_threshold(rate):
 def test_dropout_is_active_in_training_mode_only():
     spec = ModelSpec(5, (64,), 3, dropout=0.5)
     x, _, weights = tiny_problem(spec=spec)
-    params = jax_mlp.params_from_canonical(weights, spec, CPU)
-    inference = jax_mlp.predict(params, jnp.asarray(x), "relu", 0.5)
-    training = jax_mlp.predict(params, jnp.asarray(x), "relu", 0.5, jax.random.key(0))
+    params, stats = jax_mlp.params_from_canonical(weights, spec, CPU)
+    inference, _ = jax_mlp.forward(params, stats, jnp.asarray(x), "relu", 0.5)
+    training, _ = jax_mlp.forward(params, stats, jnp.asarray(x), "relu", 0.5, jax.random.key(0))
     assert not np.allclose(training, inference)
 
 
@@ -96,10 +103,13 @@ def test_weight_decay_moves_the_weights_and_never_the_biases():
             )
 
 
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch-norm"])
 @pytest.mark.parametrize("n", [15, 12], ids=["full-blocks-only", "with-remainder"])
-def test_dropout_masks_depend_on_the_step_number_only(n):
-    """Two epochs, then the same batches one by one: identical weights, dropout included."""
-    spec = ModelSpec(n_in=5, hidden=(16, 8), n_out=3, dropout=0.4)
+def test_epoch_scan_equals_the_same_steps_one_by_one(n, batch_norm):
+    """Two epochs, then the same batches one by one: identical weights, dropout included (its
+    masks depend on the step number only) and BatchNorm's running statistics, which the scan must
+    carry from batch to batch as the single steps do."""
+    spec = ModelSpec(n_in=5, hidden=(16, 8), n_out=3, dropout=0.4, batch_norm=batch_norm)
     ts = TrainSpec(optimizer="adam", batch_size=5)
     x, y, _ = tiny_problem(n=n, spec=spec)
     weights = init_weights(spec, 0)
@@ -109,7 +119,55 @@ def test_dropout_masks_depend_on_the_step_number_only(n):
         by_epoch.train_epoch(order, lr=0.01)
         for index in batches(order, ts.batch_size):
             by_step.step(x[index], y[index], lr=0.01)
-    assert_params_close(by_epoch.get_weights(), by_step.get_weights(), atol=1e-6)
+    trained = by_epoch.get_weights()
+    assert_params_close(trained, by_step.get_weights(), atol=1e-6)
+    if batch_norm:  # six or eight updates of the running statistics, not one or none
+        assert not np.allclose(trained["mean0"], 0) and not np.allclose(trained["var1"], 1)
+
+
+def test_batch_norm_layers_are_absent_from_the_pytrees_without_batch_norm():
+    """The network without BatchNorm compiles to the same step as before BatchNorm existed."""
+    _, _, weights = tiny_problem()
+    params, stats = jax_mlp.params_from_canonical(weights, SPEC, CPU)
+    assert [len(layer) for layer in params] == [2, 2, 2] and stats == []
+    _, _, weights = tiny_problem(spec=BN_SPEC)
+    params, stats = jax_mlp.params_from_canonical(weights, BN_SPEC, CPU)
+    assert [len(layer) for layer in params] == [4, 4, 2]  # (W, b, gamma, beta); output (W, b)
+    assert [tuple(a.shape for a in pair) for pair in stats] == [((4,), (4,)), ((3,), (3,))]
+
+
+def test_batch_norm_normalises_by_the_batch_or_the_running_statistics():
+    rng = np.random.default_rng(0)
+    z, gamma, beta, mean, var = (rng.normal(size=shape) for shape in [(6, 4)] + [(4,)] * 4)
+    var = np.abs(var) + 0.5
+    args = [jnp.asarray(a, jnp.float32) for a in (z, gamma, beta)]
+    running = (jnp.asarray(mean, jnp.float32), jnp.asarray(var, jnp.float32))
+
+    y, (new_mean, new_var) = jax_mlp.batch_norm(*args, running, training=True)
+    batch_var = z.var(axis=0)  # biased (divided by 6): the spec's, not torch's unbiased one
+    want = gamma * (z - z.mean(axis=0)) / np.sqrt(batch_var + BN_EPS) + beta
+    np.testing.assert_allclose(y, want, rtol=0, atol=1e-5)
+    m = BN_MOMENTUM
+    np.testing.assert_allclose(new_mean, (1 - m) * mean + m * z.mean(axis=0), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(new_var, (1 - m) * var + m * batch_var, rtol=0, atol=1e-6)
+
+    y, unchanged = jax_mlp.batch_norm(*args, running, training=False)
+    want = gamma * (z - mean) / np.sqrt(var + BN_EPS) + beta
+    np.testing.assert_allclose(y, want, rtol=0, atol=1e-5)
+    assert unchanged is running
+
+
+def test_a_new_learning_rate_does_not_retrace_the_compiled_steps():
+    """The per-epoch rate is an argument of the compiled step and epoch, never a constant in
+    them: AdamW's decoupled decay uses it too."""
+    x, y, weights = tiny_problem(spec=BN_SPEC)
+    trainer = make_trainer(TrainSpec(optimizer="adamw", weight_decay=0.1, batch_size=5), x, y,
+                           weights, spec=BN_SPEC)  # fmt: skip
+    for epoch, lr in enumerate([0.01, 0.005, 0.0025]):
+        trainer.step(x[:5], y[:5], lr)
+        trainer.train_epoch(batch_order(0, epoch, len(x) - 2), lr)  # 10 rows: full blocks only
+    assert trainer._step._cache_size() == 1
+    assert trainer._blocks._cache_size() == 1
 
 
 def test_trainer_leaves_the_callers_weights_alone():
@@ -186,27 +244,37 @@ def test_configure_threads_and_environment():
         jax_mlp.configure_threads(0)
 
 
-@pytest.mark.parametrize("activation,rate", [("relu", 0.0), ("tanh", 0.3), ("sigmoid", 0.0)])
-def test_gradient_matches_finite_differences_in_float64(activation, rate):
-    """jax.grad of cross-entropy + penalty against central differences of the same function."""
-    spec = ModelSpec(5, (4, 3), 3, activation=activation, dropout=rate)
+@pytest.mark.parametrize(
+    "activation,rate,batch_norm",
+    [
+        ("relu", 0.0, False),
+        ("tanh", 0.3, False),
+        ("sigmoid", 0.0, False),
+        ("relu", 0.0, True),
+        ("tanh", 0.3, True),
+    ],
+)
+def test_gradient_matches_finite_differences_in_float64(activation, rate, batch_norm):
+    """jax.grad of cross-entropy + penalty against central differences of the same function,
+    in training mode (a fixed dropout mask; BatchNorm on the batch's statistics)."""
+    spec = ModelSpec(5, (4, 3), 3, activation=activation, dropout=rate, batch_norm=batch_norm)
     x, y, weights = tiny_problem(spec=spec)
     wd, h = 0.1, 1e-6
     with jax.enable_x64(True):
-        params = [
-            (jnp.asarray(weights[f"W{i}"], jnp.float64), jnp.asarray(weights[f"b{i}"], jnp.float64))
-            for i in range(spec.n_layers)
-        ]
-        key = jax.random.key(3) if rate else None  # a fixed key: a fixed dropout mask
+        params, stats = jax.tree.map(
+            lambda a: jnp.asarray(a, jnp.float64), jax_mlp.params_from_canonical(weights, spec, CPU)
+        )
+        key = jax.random.key(3)
         xs, ys = jnp.asarray(x, jnp.float64), jnp.asarray(y)
 
         @jax.jit
         def objective(params):
-            ce, _ = jax_mlp.loss(params, xs, ys, activation, rate, key)
+            ce, _ = jax_mlp.loss(params, stats, xs, ys, activation, rate, key)
             return ce + jax_mlp.penalty(params, wd)
 
         flat, unflatten = ravel_pytree(params)
         assert flat.dtype == jnp.float64
+        assert flat.size == spec.n_weights  # gamma and beta are differentiated too
         analytic = np.asarray(ravel_pytree(jax.grad(objective)(params))[0])
         numeric = np.empty_like(analytic)
         for j in range(flat.size):
@@ -217,68 +285,6 @@ def test_gradient_matches_finite_differences_in_float64(activation, rate):
     relative = np.linalg.norm(analytic - numeric) / np.linalg.norm(analytic + numeric)
     assert relative < 1e-6, relative
     assert np.abs(analytic).max() > 1e-3  # not trivially zero
-
-
-def blobs(n=192, n_in=8, n_out=3, seed=0):
-    """Three Gaussian clusters in ``n_in`` dimensions: learnable in a few epochs."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(n_out, n_in)) * 2
-    y = np.arange(n) % n_out
-    return (centres[y] + rng.normal(size=(n, n_in))).astype(np.float32), y.astype(np.int64)
-
-
-@pytest.mark.parametrize(
-    "optimizer",
-    [{"optimizer": "adam", "lr": 0.01}, {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9}],
-)
-def test_idiomatic_path_trains(optimizer):
-    x, y = blobs()
-    spec = ModelSpec(8, (16,), 3, "relu", 0.2)
-    ts = TrainSpec(batch_size=32, weight_decay=0.01, **optimizer)
-    history = jax_optax.train_epochs(
-        spec, ts, init_weights(spec, 0), x, y, seed=0, device="cpu", epochs=3
-    )
-    assert [h["epoch"] for h in history] == [1, 2, 3]
-    assert all(0 < h["epoch_seconds"] < 60 for h in history)
-    losses = [h["train_loss"] for h in history]
-    assert all(math.isfinite(loss) for loss in losses)
-    assert losses[-1] < losses[0] < 3 * math.log(3)
-    assert isinstance(jax_optax.API, str) and len(jax_optax.API) > 10
-
-
-def test_idiomatic_path_has_the_tuned_recipe():
-    """One batch per epoch and no dropout: each epoch's loss is the full-batch cross-entropy
-    before that epoch's step, as the tuned NumPy trainer computes it, if initial weights, Adam's
-    constants, weight decay and the rate's per-epoch decay all agree."""
-    x, y = blobs()
-    spec = ModelSpec(8, (16,), 3)
-    ts = TrainSpec(lr=0.05, lr_decay=0.5, weight_decay=0.01, batch_size=len(x))
-    weights = init_weights(spec, 0)
-    tuned = NumpyTrainer(spec, ts, weights, x, y, seed=0, device="cpu")
-    expected = []
-    for epoch in range(3):
-        expected.append(tuned.evaluate(x, y)[0])  # cross-entropy, as the optax loop reports it
-        tuned.step(x, y, ts.lr_at(epoch))
-    history = jax_optax.train_epochs(spec, ts, weights, x, y, seed=0, device="cpu", epochs=3)
-    assert [h["train_loss"] for h in history] == pytest.approx(expected, abs=1e-5)
-
-
-def test_idiomatic_path_trains_on_the_device_it_is_given(monkeypatch):
-    x, y = blobs(n=32)
-    spec = ModelSpec(8, (4,), 3)
-    used = []
-    real_device = jax_optax._device
-    monkeypatch.setattr(jax_optax, "_device", lambda name: used.append(name) or real_device(name))
-    jax_optax.train_epochs(
-        spec, TrainSpec(batch_size=16), init_weights(spec, 0), x, y, seed=0, device="cpu", epochs=1
-    )
-    assert used == ["cpu"]
-    if not jax_runtime.cuda_devices():
-        with pytest.raises(RuntimeError):
-            jax_optax.train_epochs(
-                spec, TrainSpec(batch_size=16), init_weights(spec, 0), x, y,
-                seed=0, device="cuda", epochs=1,
-            )  # fmt: skip
 
 
 def test_the_model_file_holds_plain_canonical_float32_arrays(tmp_path):

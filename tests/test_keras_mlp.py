@@ -1,19 +1,29 @@
-"""The Keras trainer against hand-written NumPy: forward, loss, gradients, Adam and SGD steps."""
+"""The Keras trainer against hand-written NumPy: forward, loss, gradients, Adam, AdamW and SGD
+steps, and Keras' BatchNormalization held to the spec's conventions."""
 
 import os
 
 import numpy as np
 import pytest
-from reference_mlp import NUMPY_ACTIVATIONS
+from reference_mlp import NUMPY_ACTIVATIONS, numpy_cross_entropy
 
 from mlpcompare import keras_mlp
-from mlpcompare.spec import ModelSpec, TrainSpec, batch_order, init_weights
+from mlpcompare.spec import (
+    BN_EPS,
+    BN_MOMENTUM,
+    ModelSpec,
+    TrainSpec,
+    batch_order,
+    init_weights,
+    n_linear_layers,
+)
 from mlpcompare.training import fit
 
 keras = keras_mlp.keras
 tf = keras_mlp.tf
 
 SPEC = ModelSpec(n_in=6, hidden=(8, 5), n_out=3)
+BN_SPEC = ModelSpec(n_in=6, hidden=(8, 5), n_out=3, batch_norm=True)
 
 
 def _data(n=16, spec=SPEC, seed=0):
@@ -31,7 +41,7 @@ def _trainer(train_spec, spec=SPEC, weights=None, data=None, seed=0):
 
 def _forward(params, x, activation="relu"):
     """Plain NumPy forward in float64; returns logits and the per-layer inputs/pre-activations."""
-    n_layers = len(params) // 2
+    n_layers = n_linear_layers(params)
     a, inputs, pre = np.asarray(x, np.float64), [], []
     for i in range(n_layers):
         inputs.append(a)
@@ -73,6 +83,34 @@ def _numpy_adam(params, grads_per_step, lr, b1=0.9, b2=0.999, eps=1e-7):
             m_hat, v_hat = m[k] / (1 - b1**t), v[k] / (1 - b2**t)
             p[k] = p[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
     return p
+
+
+def _bn_forward(params, x, training):
+    """NumPy float64 ReLU forward with BatchNorm; returns logits and each hidden layer's batch
+    (mean, biased variance) of the pre-BatchNorm values."""
+    n_layers = n_linear_layers(params)
+    a, batch_stats = np.asarray(x, np.float64), []
+    for i in range(n_layers - 1):
+        z = a @ params[f"W{i}"].astype(np.float64) + params[f"b{i}"]
+        batch_stats.append((z.mean(axis=0), z.var(axis=0)))  # np.var divides by n
+        mean, var = batch_stats[-1] if training else (params[f"mean{i}"], params[f"var{i}"])
+        a = np.maximum(
+            params[f"gamma{i}"] * (z - mean) / np.sqrt(var + BN_EPS) + params[f"beta{i}"], 0
+        )
+    last = n_layers - 1
+    return a @ params[f"W{last}"].astype(np.float64) + params[f"b{last}"], batch_stats
+
+
+def _varied_bn_weights(seed=1):
+    """BatchNorm weights whose every array matters: non-trivial gamma, beta and running stats."""
+    rng = np.random.default_rng(seed)
+    params = init_weights(BN_SPEC, seed)
+    for name in params:
+        if name.startswith(("b", "beta", "mean")):
+            params[name] = rng.normal(0, 0.3, params[name].shape).astype(np.float32)
+        elif name.startswith(("gamma", "var")):
+            params[name] = rng.uniform(0.5, 2.0, params[name].shape).astype(np.float32)
+    return params
 
 
 def _assert_params_close(actual, expected, atol):
@@ -234,17 +272,19 @@ def test_save_and_load_round_trip(tmp_path):
     expected = trainer.predict_logits(x)
     np.testing.assert_array_equal(predictor.predict_logits(x), expected)
     apis = predictor.inference_apis()
-    assert set(apis) == {"direct_call", "predict"}
+    assert set(apis) == {"direct_call", "predict", "tf_function"}
     for name, api in apis.items():
         np.testing.assert_allclose(api(x), expected, rtol=0, atol=1e-6, err_msg=name)
     with pytest.raises(ValueError, match="layer sizes"):
         keras_mlp.load_model(path, ModelSpec(n_in=6, hidden=(8,), n_out=3), "cpu")
 
 
-def test_get_and_set_weights_round_trip():
-    trainer = _trainer(TrainSpec())
-    params = init_weights(SPEC, seed=7)
-    params = {k: v + 0.5 if k.startswith("b") else v for k, v in params.items()}
+@pytest.mark.parametrize("batch_norm", [False, True], ids=["plain", "batch-norm"])
+def test_get_and_set_weights_round_trip(batch_norm):
+    spec = BN_SPEC if batch_norm else SPEC
+    trainer = _trainer(TrainSpec(), spec=spec)
+    params = init_weights(spec, seed=7)
+    params = {k: v + 0.5 if not k.startswith("W") else v for k, v in params.items()}
     trainer.set_weights(params)
     got = trainer.get_weights()
     _assert_params_close(got, params, atol=0)
@@ -268,3 +308,102 @@ def test_environment_names_the_framework():
     assert env["framework"] == "keras"
     assert env["backend"] == "tensorflow"
     assert env["tensorflow_version"] == tf.__version__
+
+
+def test_batch_norm_sits_between_dense_and_activation_with_spec_constants():
+    model = keras_mlp.build_model(BN_SPEC, weight_decay=0.0)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    hidden_block = ["Dense", "BatchNormalization", "Activation"]
+    assert kinds == [*hidden_block, *hidden_block, "Dense"]
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            assert layer.momentum == pytest.approx(1 - BN_MOMENTUM)  # Keras keeps `momentum`
+            assert layer.epsilon == BN_EPS
+        if isinstance(layer, keras.layers.Dense):
+            assert layer.activation is keras.activations.linear  # the activation follows BN
+
+
+def test_batch_norm_training_step_uses_batch_stats_and_updates_moving_ones_biased():
+    x, y = _data(spec=BN_SPEC)
+    params = _varied_bn_weights()
+    trainer = _trainer(TrainSpec(optimizer="sgd"), spec=BN_SPEC, weights=params, data=(x, y))
+    loss = trainer.step(x, y, lr=0.0)  # rate 0: only the moving statistics change
+    logits, batch_stats = _bn_forward(params, x, training=True)
+    assert loss == pytest.approx(numpy_cross_entropy(logits, y)[0], abs=1e-5)
+    got = trainer.get_weights()
+    for i, (mean, var) in enumerate(batch_stats):
+        m = BN_MOMENTUM
+        np.testing.assert_allclose(
+            got[f"mean{i}"], (1 - m) * params[f"mean{i}"] + m * mean, atol=1e-6
+        )
+        np.testing.assert_allclose(got[f"var{i}"], (1 - m) * params[f"var{i}"] + m * var, atol=1e-6)
+        unbiased = var * len(x) / (len(x) - 1)  # PyTorch's running_var would use this
+        assert np.abs(got[f"var{i}"] - ((1 - m) * params[f"var{i}"] + m * unbiased)).max() > 1e-3
+
+
+def test_batch_norm_inference_uses_moving_statistics():
+    x, y = _data(spec=BN_SPEC)
+    params = _varied_bn_weights()
+    trainer = _trainer(TrainSpec(), spec=BN_SPEC, weights=params, data=(x, y))
+    expected, _ = _bn_forward(params, x, training=False)
+    np.testing.assert_allclose(trainer.predict_logits(x), expected, rtol=0, atol=1e-5)
+    training_mode, _ = _bn_forward(params, x, training=True)
+    assert np.abs(training_mode - expected).max() > 1e-2  # the two modes are told apart
+    _assert_params_close(trainer.get_weights(), params, atol=0)  # inference updated nothing
+
+
+def test_batch_norm_state_survives_save_and_load(tmp_path):
+    x, y = _data(spec=BN_SPEC)
+    trainer = _trainer(TrainSpec(), spec=BN_SPEC, weights=_varied_bn_weights(), data=(x, y))
+    trainer.step(x, y, 1e-2)
+    path = str(tmp_path / keras_mlp.MODEL_FILE)
+    trainer.save(path)
+    predictor = keras_mlp.load_model(path, BN_SPEC, "cpu")
+    loaded = keras_mlp.get_params(predictor.model)
+    _assert_params_close(loaded, trainer.get_weights(), atol=0)  # moving stats included
+    expected = trainer.predict_logits(x)
+    np.testing.assert_array_equal(predictor.predict_logits(x), expected)
+    for name, api in predictor.inference_apis().items():
+        np.testing.assert_allclose(api(x), expected, rtol=0, atol=1e-6, err_msg=name)
+    with pytest.raises(ValueError, match="batch_norm"):
+        keras_mlp.load_model(path, SPEC, "cpu")
+
+
+def test_adamw_decays_only_kernels_and_leaves_the_loss_without_penalty():
+    x, y = _data(spec=BN_SPEC)
+    params, lr, wd = _varied_bn_weights(), 1e-2, 0.5
+    adamw = _trainer(TrainSpec(optimizer="adamw", weight_decay=wd), BN_SPEC, params, (x, y))
+    adam = _trainer(TrainSpec(optimizer="adam"), BN_SPEC, params, (x, y))
+    assert adamw.model.losses == []  # no L2 regulariser
+    assert adamw.step(x, y, lr) == adam.step(x, y, lr)
+    # Same gradients (taken before the decay), so the two differ by the decay term alone.
+    decayed, plain = adamw.get_weights(), adam.get_weights()
+    for name in params:
+        if name.startswith("W"):
+            np.testing.assert_allclose(
+                decayed[name], plain[name] - lr * wd * params[name], rtol=0, atol=1e-6
+            )
+        else:  # biases, gamma, beta and the moving statistics
+            np.testing.assert_array_equal(decayed[name], plain[name], err_msg=name)
+
+
+def test_two_adamw_steps_match_numpy_decoupled_form():
+    wd, lrs = 0.1, (1e-2, 4e-3)  # the rate changes: the decay must use each step's rate
+    x, y = _data()
+    params = init_weights(SPEC, seed=1)
+    params = {k: v + 0.5 if k.startswith("b") else v for k, v in params.items()}  # would decay
+    trainer = _trainer(TrainSpec(optimizer="adamw", weight_decay=wd), weights=params, data=(x, y))
+    p = {k: v.astype(np.float64) for k, v in params.items()}
+    m = {k: np.zeros_like(v) for k, v in p.items()}
+    v = {k: np.zeros_like(w) for k, w in p.items()}
+    for t, lr in enumerate(lrs, start=1):
+        loss = trainer.step(x, y, lr)
+        expected_loss, grads = _loss_and_grads(p, x, y, 0.0)
+        assert loss == pytest.approx(expected_loss, abs=1e-6)
+        for k, g in grads.items():
+            if k.startswith("W"):
+                p[k] = p[k] * (1 - lr * wd)  # PyTorch's order: decay, then the Adam step
+            m[k] = 0.9 * m[k] + 0.1 * g
+            v[k] = 0.999 * v[k] + 0.001 * g**2
+            p[k] = p[k] - lr * (m[k] / (1 - 0.9**t)) / (np.sqrt(v[k] / (1 - 0.999**t)) + 1e-7)
+    _assert_params_close(trainer.get_weights(), p, atol=1e-5)

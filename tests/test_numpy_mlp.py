@@ -17,11 +17,19 @@ from mlpcompare.numpy_mlp import (
     load_model,
     resolve_device,
 )
-from mlpcompare.numpy_mlp.layers import Dropout
+from mlpcompare.numpy_mlp.layers import BatchNorm, Dropout
 from mlpcompare.numpy_mlp.losses import l2_penalty, softmax_cross_entropy
 from mlpcompare.numpy_mlp.model import MLP
 from mlpcompare.numpy_mlp.optim import SGD, Adam
-from mlpcompare.spec import ModelSpec, TrainSpec, batch_order, batches, init_weights
+from mlpcompare.spec import (
+    BN_EPS,
+    BN_MOMENTUM,
+    ModelSpec,
+    TrainSpec,
+    batch_order,
+    batches,
+    init_weights,
+)
 from mlpcompare.training import fit
 
 TINY = {"n_in": 5, "hidden": (4, 3), "n_out": 3}
@@ -87,6 +95,58 @@ def test_gradients_match_finite_differences(activation):
     numeric = numerical_grads(lambda p: ce_loss(spec, p, x, y), params)
     for name in params:
         assert max_relative_error(model.grads[name], numeric[name]) <= 1e-6, name
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])  # smooth: no kink to step across
+def test_batch_norm_gradients_match_finite_differences(activation):
+    """Training mode, so the loss depends on W, b, gamma and beta through the batch statistics."""
+    spec = ModelSpec(**TINY, activation=activation, batch_norm=True)
+    rng = np.random.default_rng(4)
+    params = {k: v.astype(np.float64) for k, v in init_weights(spec, 4).items()}
+    for name in params:
+        if name.startswith(("b", "gamma")):  # b{i}, beta{i}, gamma{i}: away from 0 and 1
+            params[name] = params[name] + rng.normal(0, 0.5, params[name].shape)
+    x, y = rng.normal(0, 1, (6, spec.n_in)), rng.integers(0, spec.n_out, 6)
+
+    def train_mode_loss(p):
+        return softmax_cross_entropy(MLP(spec, p).forward(x, training=True), y)[0]
+
+    model = MLP(spec, params)
+    _, dlogits = softmax_cross_entropy(model.forward(x, training=True), y)
+    model.backward(dlogits)
+    numeric = numerical_grads(train_mode_loss, params)
+    assert set(model.grads) == {n for n in params if not n.startswith(("mean", "var"))}
+    # The hidden layers' biases feed a BatchNorm, whose batch mean cancels them: no gradient.
+    cancelled = {f"b{i}" for i in range(len(spec.hidden))}
+    for name, grad in model.grads.items():
+        if name in cancelled:
+            assert np.abs(grad).max() < 1e-12 and np.abs(numeric[name]).max() < 1e-8, name
+        else:
+            assert max_relative_error(grad, numeric[name]) <= 1e-6, name
+
+
+def test_batch_norm_running_stats_follow_the_convention():
+    """Training normalises with the batch's mean and biased variance and moves the running
+    statistics towards them by BN_MOMENTUM; inference uses (and keeps) the running ones."""
+    rng = np.random.default_rng(0)
+    gamma, beta = rng.normal(1, 0.2, 3), rng.normal(0, 0.2, 3)
+    mean, var = rng.normal(0, 1, 3), rng.uniform(0.5, 2, 3)
+    want_mean, want_var = mean.copy(), var.copy()
+    layer = BatchNorm(gamma, beta, mean, var)
+    for _ in range(2):
+        x = rng.normal(2, 3, (8, 3))
+        mu, biased = x.mean(axis=0), x.var(axis=0)
+        out = layer.forward(x, training=True)
+        np.testing.assert_allclose(out, gamma * (x - mu) / np.sqrt(biased + BN_EPS) + beta)
+        want_mean = (1 - BN_MOMENTUM) * want_mean + BN_MOMENTUM * mu
+        want_var = (1 - BN_MOMENTUM) * want_var + BN_MOMENTUM * biased
+        np.testing.assert_allclose(mean, want_mean, rtol=1e-12)  # the given arrays, in place
+        np.testing.assert_allclose(var, want_var, rtol=1e-12)
+    x = rng.normal(0, 1, (5, 3))
+    eval_out = layer.forward(x, training=False)
+    np.testing.assert_allclose(eval_out, gamma * (x - mean) / np.sqrt(var + BN_EPS) + beta)
+    np.testing.assert_array_equal(mean, want_mean)  # inference leaves the statistics alone
+    np.testing.assert_array_equal(var, want_var)
 
 
 def test_sgd_step_follows_gradient_of_loss_with_weight_decay():
@@ -210,15 +270,24 @@ def blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize(
-    "train_spec",
+    ("train_spec", "batch_norm"),
     [
-        TrainSpec(optimizer="adam", lr=0.01, batch_size=32, epochs=8, patience=0),
-        TrainSpec(optimizer="sgd", lr=0.1, momentum=0.9, batch_size=32, epochs=8, patience=0),
+        (TrainSpec(optimizer="adam", lr=0.01, batch_size=32, epochs=8, patience=0), False),
+        (
+            TrainSpec(optimizer="sgd", lr=0.1, momentum=0.9, batch_size=32, epochs=8, patience=0),
+            False,
+        ),
+        (
+            TrainSpec(
+                optimizer="adamw", lr=0.01, weight_decay=0.01, batch_size=32, epochs=8, patience=0
+            ),
+            True,
+        ),
     ],
-    ids=["adam", "sgd"],
+    ids=["adam", "sgd", "adamw-batchnorm"],
 )
-def test_training_learns_a_separable_problem(train_spec):
-    spec = ModelSpec(n_in=4, hidden=(16, 8), n_out=3)
+def test_training_learns_a_separable_problem(train_spec, batch_norm):
+    spec = ModelSpec(n_in=4, hidden=(16, 8), n_out=3, batch_norm=batch_norm)
     x, y = blobs(200, seed=0)
     x_val, y_val = blobs(100, seed=1)
     trainer = Trainer(spec, train_spec, init_weights(spec, 0), x, y, seed=0, device="cpu")

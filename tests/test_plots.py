@@ -57,12 +57,26 @@ def inference_rows() -> list[dict]:
     ]  # fmt: skip
 
 
+def quality_rows() -> list[dict]:
+    """quality.csv rows: numpy with an interval, keras with one seed (none), jax diverged."""
+    figures = ("accuracy_mean", "accuracy_ci_low", "accuracy_ci_high", "f1_macro_mean",
+               "f1_macro_ci_low", "f1_macro_ci_high")  # fmt: skip
+    values = {"numpy": ("0.9", "0.88", "0.92") * 2, "keras": ("0.91", "", "") * 2,
+              "jax": ("",) * 6}  # fmt: skip
+    return [{"framework": fw, **dict(zip(figures, v, strict=True))} for fw, v in values.items()]
+
+
 MIXED = [run("numpy", 0), run("numpy", 1, epochs=3), run("keras", 0), run("keras", 1, "diverged")]
 ALL_DIVERGED = [run("numpy", 0, "diverged"), run("keras", 0, "diverged")]
 
 
-def arch_data(runs=(), performance=(), inference=(), ceilings=None, idiomatic=None) -> ArchData:
-    return ArchData(list(runs), list(performance), list(inference), ceilings or {}, idiomatic or {})
+def arch_data(
+    runs=(), performance=(), inference=(), ceilings=None, idiomatic=None, quality=()
+) -> ArchData:
+    return ArchData(
+        list(runs), list(performance), list(inference), ceilings or {}, idiomatic or {},
+        list(quality),
+    )  # fmt: skip
 
 
 def is_png(path) -> bool:
@@ -106,6 +120,7 @@ def write_arch_tree(root, runs, batch_sizes) -> Layout:
     io.write_json({"entries": entries}, results.machine("roofline.json"))
     io.write_csv([performance("numpy")], results.table("d", "a", "performance"))
     io.write_csv(inference_rows(), results.table("d", "a", "inference"))
+    io.write_csv(quality_rows(), results.table("d", "a", "quality"))
     throughput = [
         {
             "dataset": "d",
@@ -131,6 +146,13 @@ def test_arch_data_reads_each_runs_files_and_its_ceiling_at_its_batch_size(tmp_p
     assert data.ceilings == {"numpy": 5e4, "keras": 9e4}
     assert list(data.idiomatic) == ["keras"]
     assert data.performance[0]["framework"] == "numpy"
+    assert [row["framework"] for row in data.quality] == ["numpy", "keras", "jax"]
+
+
+def test_quality_chart_draws_intervals_single_seeds_and_diverged(tmp_path):
+    path = tmp_path / "quality.png"
+    plots.quality_intervals(arch_data(quality=quality_rows()), str(path))
+    assert is_png(path)
 
 
 def test_a_ceiling_not_measured_is_none(tmp_path):

@@ -22,7 +22,7 @@ N_FW = len(frameworks.NAMES)  # fake_results and the tiny run compare every fram
 
 SECTIONS = (
     "run", "summary", "references", "data", "results", "throughput", "significance", "roofline",
-    "code", "environment",
+    "code", "environment", "conclusions", "devexp", "rules",
 )  # fmt: skip
 
 
@@ -133,7 +133,7 @@ def test_throughput_table_labels_each_variant_and_idiomatic_api(fake):
 
 def test_report_renders_without_the_idiomatic_variant(tmp_path):
     cfg = config()
-    cfg["bench"]["idiomatic_epochs"] = 0
+    cfg["bench"]["idiomatic"] = False
     keys = write_results(tmp_path / "results", cfg, idiomatic=False)
     html = render(tmp_path / "results", cfg, keys)
     page = Page(html)
@@ -142,7 +142,7 @@ def test_report_renders_without_the_idiomatic_variant(tmp_path):
     assert (
         section.count('data-variant="tuned"') == N_FW and 'data-variant="idiomatic"' not in section
     )
-    assert len(page.images) == 3 + 6
+    assert len(page.images) == 3 + len(figures.FIGURES)
 
 
 def test_autoescape_is_on_for_the_html_template():
@@ -159,7 +159,7 @@ def test_one_self_contained_file(fake):
     assert not re.search(r"<(script|link|iframe|object|embed)\b", html, re.I)
     assert "@import" not in html and "url(" not in html
     assert f'content="{report.CONTENT_SECURITY_POLICY}"' in html.replace("&#39;", "'")
-    assert len(page.images) == 3 + 6  # EDA figures + the six comparison figures
+    assert len(page.images) == 3 + len(figures.FIGURES)  # EDA figures + the comparison figures
     for img in page.images:
         prefix = "data:image/png;base64,"
         assert img["src"].startswith(prefix) and img["alt"]
@@ -174,7 +174,7 @@ def test_every_section_is_there(fake):
         "0.8762", "0.9773", "0.9766", "4.24", "7.96", "6.12",  # the notebook's figures
         "3-layer NN, 500+150 hidden units", "2.95", "784-2500-2000-1500-1000-500-10", "0.35",
         "McNemar", "fake GEMM timings", "test CPU", "openblas", "not installed",
-        "hand-written backward pass", "autograd (tf.GradientTape)",
+        "by hand", "provided", "Conclusions", "When to use which",
     ):  # fmt: skip
         assert needle in text, needle
 
@@ -183,11 +183,25 @@ def test_summary_numbers_are_those_of_summary_csv(fake):
     assert check_summary(fake["page"], fake["results"] / "summary.csv") == N_FW * 16
 
 
-def test_code_size_comes_from_loc_csv(fake):
-    rows = read_csv(fake["results"] / "loc.csv")
-    table = re.search(r'<table class="data" id="implementations">.*?</table>', fake["html"], re.S)
+def test_development_table_comes_from_devexp_csv(fake):
+    rows = read_csv(fake["results"] / "devexp.csv")
+    table = re.search(r'<table class="data" id="devexp">.*?</table>', fake["html"], re.S)[0]
+    first = (rows[0]["dataset"], rows[0]["arch"])
+    for row in (r for r in rows if (r["dataset"], r["arch"]) == first):
+        tr = re.search(
+            rf'data-framework="{row["framework"]}" data-variant="{row["variant"]}">(.*?)</tr>',
+            table, re.S,
+        )[1]  # fmt: skip
+        assert f">{report.fmt(row['code_lines'])}</td>" in tr
+        assert f">{row['backward_pass']}" in tr and f">{row['checkpointing']}" in tr
+
+
+def test_per_class_table_shows_every_class_and_framework(fake):
+    rows = read_csv(fake["results"] / "digits" / "mlp-8" / "per_class.csv")
+    table = re.search(r'<table class="data per-class">.*?</table>', fake["html"], re.S)[0]
+    assert table.count('<tr><th class="t">') == len({r["class"] for r in rows})
     for row in rows:
-        assert re.search(rf"{row['framework']}</span></th>\s*<td>{row['loc']}</td>", table[0])
+        assert f'title="{row["f1_mean"]}"' in table
 
 
 def test_sanity_checks_show_pass_and_fail(fake):
@@ -293,7 +307,7 @@ def test_workflow_report_matches_summary(tiny_run):
 def test_workflow_report_in_chromium(tiny_run, chromium):  # noqa: F811 - the fixture
     results = tiny_run / "results"
     check = inspect(chromium, results / "report.html", results / "report.png")
-    assert_renders_cleanly(check, n_images=3 + 6)
+    assert_renders_cleanly(check, n_images=3 + len(figures.FIGURES))
 
 
 @pytest.mark.slow

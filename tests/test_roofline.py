@@ -1,5 +1,7 @@
 """The roofline: which matrix products, their FLOPs, and the ceiling they give."""
 
+import math
+
 import numpy as np
 import pytest
 import threadpoolctl
@@ -84,3 +86,30 @@ def test_each_product_counts_at_its_median_call_and_best_thread_count(monkeypatc
         {"seconds": 0.004, "fastest_seconds": 0.003, "threads": 2},
         {"seconds": 0.001, "fastest_seconds": 0.001, "threads": 1},
     ]
+
+
+def test_the_in_run_ceiling_times_the_same_products_as_the_ceiling_job():
+    spec = ModelSpec(64, (128, 64), 10)
+    in_run = roofline.RunCeiling(spec, 32, threads=1)
+    assert len(in_run.calls) == len(roofline.training_gemms(spec, 32))
+    slices = [in_run.measure(0.02) for _ in range(3)]
+    job = roofline.entry(spec, 32, bench.Settings(min_repeats=5, min_seconds=0.05, rounds=1), 1)
+    # The same products on the same BLAS: the same ceiling, within timing noise.
+    assert 0.33 < np.median(slices) / job["ceiling_samples_per_s"] < 3
+
+
+def test_a_runs_fraction_is_its_steady_rate_over_its_own_median_ceiling():
+    from mlpcompare.runs import ceiling_summary
+
+    history = [{"ceiling_samples_per_s": r} for r in (100.0, 200.0, 300.0)]
+    summary = ceiling_summary(history, steady_samples_per_s=50.0)
+    assert summary["ceiling_samples_per_s"] == 200.0 and summary["roofline_fraction"] == 0.25
+    assert ceiling_summary([{"ceiling_samples_per_s": math.nan}], 50.0)["roofline_fraction"] is None
+
+
+def test_arithmetic_intensity_counts_each_products_flops_over_its_bytes():
+    # One layer 2 -> 2 at batch 2: three 2x2x2 products, 16 FLOPs and 48 bytes each.
+    assert roofline.arithmetic_intensity([2, 2], 2) == 16 / 48
+    small, big_batch = (roofline.arithmetic_intensity([784, 256, 10], b) for b in (32, 4096))
+    wide = roofline.arithmetic_intensity([784, 4096, 10], 32)
+    assert small < big_batch and small < wide

@@ -12,6 +12,12 @@ def test_model_spec_sizes_and_parameter_count():
     assert m.n_weights == 242_762
 
 
+def test_batch_norm_adds_gamma_and_beta_to_the_parameter_count():
+    m = spec.ModelSpec(n_in=784, hidden=(256, 128, 64), n_out=10, batch_norm=True)
+    # The Linear layers' 242_762 plus a gamma and a beta per hidden unit (running stats are state).
+    assert m.n_weights == 242_762 + 2 * (256 + 128 + 64)
+
+
 def test_model_spec_rejects_unknown_activation_and_bad_dropout():
     with pytest.raises(ValueError, match="activation"):
         spec.ModelSpec(4, (3,), 2, activation="gelu")
@@ -32,6 +38,23 @@ def test_init_weights_are_he_normal_float32_with_zero_bias_and_seeded():
     other = spec.init_weights(m, seed=4)
     assert np.array_equal(w["W0"], again["W0"])
     assert not np.array_equal(w["W0"], other["W0"])
+
+
+def test_init_weights_with_batch_norm_adds_its_arrays_and_keeps_the_weights():
+    m = spec.ModelSpec(n_in=6, hidden=(5, 4), n_out=3, batch_norm=True)
+    w = spec.init_weights(m, seed=2)
+    plain = spec.init_weights(spec.ModelSpec(6, (5, 4), 3), seed=2)
+    assert set(w) == set(plain) | {
+        f"{n}{i}" for n in ("gamma", "beta", "mean", "var") for i in (0, 1)
+    }
+    for name, array in plain.items():  # BatchNorm draws no random numbers
+        np.testing.assert_array_equal(w[name], array)
+    for i, width in enumerate(m.hidden):
+        for name, value in (("gamma", 1.0), ("beta", 0.0), ("mean", 0.0), ("var", 1.0)):
+            array = w[f"{name}{i}"]
+            assert array.dtype == np.float32 and array.shape == (width,), f"{name}{i}"
+            assert (array == value).all(), f"{name}{i}"
+    assert spec.n_linear_layers(w) == m.n_layers == 3
 
 
 def test_batch_order_is_a_permutation_fixed_by_seed_and_epoch():
@@ -68,6 +91,7 @@ def test_train_spec_schedule_and_from_config():
     assert [t.lr_at(e) for e in range(3)] == [0.1, 0.05, 0.025]
     with pytest.raises(ValueError, match="optimizer"):
         spec.TrainSpec(optimizer="rmsprop")
+    assert spec.TrainSpec.from_config({"optimizer": "adamw"}).optimizer in spec.DECOUPLED_DECAY
 
 
 def test_training_flops_per_sample():

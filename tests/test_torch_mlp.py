@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from reference_mlp import (
     FORWARD_SPECS,
     SPEC,
@@ -12,11 +13,15 @@ from reference_mlp import (
     numpy_forward,
     tiny_problem,
 )
+from torch import nn
 
 from mlpcompare import torch_mlp
-from mlpcompare.spec import ModelSpec
+from mlpcompare.spec import BN_EPS, BN_MOMENTUM, ModelSpec, TrainSpec, init_weights
 
 cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+BN_SPEC = ModelSpec(5, (4, 3), 3, batch_norm=True)
 
 
 def make_trainer(ts, x, y, weights, spec=SPEC, seed=0):
@@ -51,6 +56,112 @@ def test_load_canonical_rejects_a_transposed_weight():
     weights["W0"] = weights["W0"].T.copy()
     with pytest.raises(ValueError, match="W0"):
         torch_mlp.MLP(SPEC).load_canonical(weights)
+
+
+def test_load_canonical_refuses_arrays_the_model_has_no_place_for():
+    with pytest.raises(ValueError, match="gamma0"):
+        torch_mlp.MLP(SPEC).load_canonical(init_weights(BN_SPEC, 0))
+    with pytest.raises(ValueError, match="gamma0"):
+        torch_mlp.MLP(BN_SPEC).load_canonical(init_weights(SPEC, 0))
+
+
+def test_a_model_without_batch_norm_keeps_the_state_dict_of_saved_models():
+    keys = set(torch_mlp.MLP(SPEC).state_dict())
+    assert keys == {
+        f"{layer}.{p}" for layer in ("hidden.0", "hidden.1", "output") for p in ("weight", "bias")
+    }
+
+
+def test_batch_norm_running_variance_is_the_biased_one_unlike_batchnorm1d():
+    z = torch.randn(6, 4, dtype=torch.float32, generator=torch.Generator().manual_seed(0))
+    ours, theirs = torch_mlp.BatchNorm(4), nn.BatchNorm1d(4, eps=BN_EPS, momentum=BN_MOMENTUM)
+    torch.testing.assert_close(ours(z), theirs(z))  # the same normalisation in training mode
+    biased = z.var(dim=0, correction=0)
+    torch.testing.assert_close(ours.var, (1 - BN_MOMENTUM) + BN_MOMENTUM * biased)
+    torch.testing.assert_close(theirs.running_var, (1 - BN_MOMENTUM) + BN_MOMENTUM * biased * 6 / 5)
+    torch.testing.assert_close(ours.mean, theirs.running_mean)
+
+
+def test_batch_norm_trains_on_a_one_row_batch():
+    # A last partial batch can hold one row: its variance is 0 and BatchNorm outputs beta.
+    x, y, weights = tiny_problem(n=1, spec=BN_SPEC)
+    weights["beta0"] = np.array([0.5, -0.5, 0.25, 1.0], dtype=np.float32)
+    trainer = make_trainer(TrainSpec(), x, y, weights, spec=BN_SPEC)
+    norm = trainer.model.norms[0]
+    norm.train()
+    z = trainer.model.hidden[0](torch.from_numpy(x))
+    # z - mean is 0 to within an ulp of z, which 1/sqrt(BN_EPS) ~ 316 magnifies.
+    np.testing.assert_allclose(norm(z).detach().numpy()[0], weights["beta0"], rtol=0, atol=1e-4)
+    assert np.isfinite(trainer.step(x, y, lr=0.01))
+    assert all(np.isfinite(v).all() for v in trainer.get_weights().values())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_optimizer_decays_the_weight_matrices_only(optimizer):
+    model = torch_mlp.MLP(BN_SPEC)
+    opt = torch_mlp.build_optimizer(model, TrainSpec(optimizer=optimizer, weight_decay=0.3))
+    decayed = {id(p) for g in opt.param_groups if g["weight_decay"] for p in g["params"]}
+    assert decayed == {id(layer.weight) for layer in model.linears()}
+    grouped = [id(p) for g in opt.param_groups for p in g["params"]]
+    assert sorted(grouped) == sorted(id(p) for p in model.parameters())  # each one, once
+    assert all(g["weight_decay"] in (0.0, 0.3) for g in opt.param_groups)
+    want = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    assert type(opt) is want[optimizer]
+    if optimizer != "sgd":
+        assert all(g["eps"] == TrainSpec().eps for g in opt.param_groups)
+
+
+def test_fused_and_unfused_adamw_agree():
+    # The idiomatic loop asks build_optimizer for torch's unfused implementation.
+    x, y, weights = tiny_problem(spec=BN_SPEC)
+    ts = TrainSpec(optimizer="adamw", weight_decay=0.3)
+    results = []
+    for fused in (True, False):
+        model = torch_mlp.MLP(BN_SPEC)
+        model.load_canonical(weights)
+        opt = torch_mlp.build_optimizer(model, ts, fused=fused)
+        for _ in range(2):
+            opt.zero_grad()
+            F.cross_entropy(model(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+            opt.step()
+        results.append(model.canonical_weights())
+    assert_params_close(results[0], results[1], atol=1e-6)
+
+
+def test_saved_state_dict_holds_batch_norm_parameters_and_running_stats(tmp_path):
+    x, y, weights = tiny_problem(spec=BN_SPEC)
+    trainer = make_trainer(TrainSpec(optimizer="adamw"), x, y, weights, spec=BN_SPEC)
+    trainer.step(x, y, lr=0.01)
+    path = tmp_path / torch_mlp.MODEL_FILE
+    trainer.save(str(path))
+    state = torch.load(path, weights_only=True)
+    trained = trainer.get_weights()
+    for i in range(len(BN_SPEC.hidden)):
+        for name in ("gamma", "beta", "mean", "var"):
+            np.testing.assert_array_equal(state[f"norms.{i}.{name}"].numpy(), trained[f"{name}{i}"])
+    # One training step moved the running statistics away from their initial values.
+    assert not np.allclose(trained["mean0"], weights["mean0"])
+    assert not np.allclose(trained["var0"], weights["var0"])
+    loaded = torch_mlp.load_model(str(path), BN_SPEC, "cpu")
+    np.testing.assert_array_equal(loaded.predict_logits(x), trainer.predict_logits(x))
+
+
+@cuda_only
+def test_batch_norm_buffers_follow_the_model_to_cuda_and_back(tmp_path):
+    x, y, weights = tiny_problem(spec=BN_SPEC)
+    ts = TrainSpec(optimizer="adamw", weight_decay=0.1, batch_size=5)
+    order = np.arange(len(x))
+    results = {}
+    for device in ("cpu", "cuda"):
+        trainer = torch_mlp.Trainer(BN_SPEC, ts, weights, x, y, seed=0, device=device)
+        assert all(t.device.type == device for t in trainer.model.state_dict().values())
+        trainer.train_epoch(order, lr=0.01)
+        results[device] = trainer.get_weights()
+    assert_params_close(results["cuda"], results["cpu"], atol=1e-5)
+    path = str(tmp_path / torch_mlp.MODEL_FILE)
+    trainer.save(path)
+    on_cpu = torch_mlp.load_model(path, BN_SPEC, "cpu").predict_logits(x)
+    np.testing.assert_allclose(on_cpu, trainer.predict_logits(x), rtol=0, atol=1e-5)
 
 
 UNPICKLED = []

@@ -1,6 +1,7 @@
 """The shared epoch loop, driven by a scripted fake trainer (no framework needed)."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -111,3 +112,26 @@ def test_steady_throughput_skips_the_warm_up_epoch():
     assert training.steady_throughput(history, 100) == pytest.approx(100.0)
     assert training.steady_throughput(history[:1], 100) == pytest.approx(10.0)
     assert math.isnan(training.steady_throughput([], 100))
+
+
+def test_the_in_run_ceiling_is_timed_after_each_epoch_outside_both_clocks():
+    budgets = []
+
+    def ceiling(budget):
+        budgets.append(budget)
+        time.sleep(0.05)  # would show in epoch_seconds or time-to-target if it were counted
+        return 1000.0 * len(budgets)
+
+    trainer = ScriptedTrainer([(1.0, 1.0, 0.99)] * 3)
+    spec = TrainSpec(epochs=3, target_val_accuracy=0.5)
+    result = training.fit(
+        trainer, 20, np.zeros((2, 1)), np.zeros(2), spec, seed=7, ceiling=ceiling
+    )
+    assert [h["ceiling_samples_per_s"] for h in result.history] == [1000.0, 2000.0, 3000.0]
+    assert all(training.CEILING_MIN_S <= b <= training.CEILING_MAX_S for b in budgets)
+    assert result.total_seconds < 0.05 and result.time_to_target_s < 0.05
+
+
+def test_without_a_ceiling_the_history_says_not_measured():
+    _, result = run([(1.0, 1.0, 0.5)] * 2)
+    assert all(math.isnan(h["ceiling_samples_per_s"]) for h in result.history)

@@ -1,5 +1,6 @@
-"""Many runs into a few tables: summary.csv and throughput.csv (training throughput of the tuned
-trainers and of the idiomatic variant) here; per dataset x architecture the quality (95 % CIs),
+"""Many runs into a few tables: summary.csv, throughput.csv (training throughput of the tuned
+trainers and of the idiomatic variant) and idiomatic.csv (the idiomatic variant against the tuned
+runs: accuracy, time, throughput) here; per dataset x architecture the quality (95 % CIs),
 significance (McNemar), performance (medians and IQR) and inference tables in
 :mod:`mlpcompare.tables`.
 
@@ -26,7 +27,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from mlpcompare import frameworks, io, roofline
+from mlpcompare import bench, frameworks, io, roofline, stats
 from mlpcompare.layout import RUN_KEYS, Layout
 
 SUMMARY_COLUMNS = [
@@ -42,6 +43,10 @@ THROUGHPUT_COLUMNS = [
     "samples_per_s_q1", "samples_per_s_q3", "roofline_fraction", "ceiling_samples_per_s",
     "slowdown_vs_tuned",
 ]  # fmt: skip
+SERVING_COLUMNS = [
+    "dataset", "arch", "framework", "api", "n_ok", "p50_ms_batch1", "samples_per_s_best",
+    "best_batch_size", "onnx_classes_differing", "onnx_max_abs_proba_diff",
+]  # fmt: skip
 GROUP = ["dataset", "arch", "framework"]
 # What a run's files contribute to the tables: loaded-run part -> file name in the run folder.
 RUN_FILES = {
@@ -53,26 +58,47 @@ RUN_FILES = {
 METRIC_FIELDS = ("accuracy", "precision_macro", "recall_macro", "f1_macro", "test_loss")
 TRAIN_FIELDS = (
     "total_seconds", "epochs_run", "steady_samples_per_s", "first_epoch_seconds",
-    "time_to_target_s", "peak_rss_mb",
+    "time_to_target_s", "peak_rss_mb", "n_parameters", "roofline_fraction",
+    "ceiling_samples_per_s", "ceiling_q1", "ceiling_q3",
 )  # fmt: skip
 FIGURES = [*METRIC_FIELDS, *TRAIN_FIELDS, "inference_peak_rss_mb"]
 INFERENCE_FIGURES = ["p50_ms", "p90_ms", "samples_per_s"]
 RATE_COLUMNS = [*GROUP, "variant", "api", "batch_size", "rate"]
+IDIOMATIC_COLUMNS = [
+    "dataset", "arch", "framework", "api", "n_seeds",
+    "tuned_accuracy_mean", "tuned_accuracy_ci_low", "tuned_accuracy_ci_high",
+    "idiomatic_accuracy_mean", "idiomatic_accuracy_ci_low", "idiomatic_accuracy_ci_high",
+    "accuracy_diff_points", "accuracy_diff_points_ci_low", "accuracy_diff_points_ci_high",
+    "train_time_ratio", "samples_per_s_ratio", "tuned_epochs_median", "idiomatic_epochs_median",
+    "status",
+]  # fmt: skip
 
 
 # --- loading ----------------------------------------------------------------------------------
 
 
 def load_runs(
-    runs: Iterable[Mapping], layout: Layout, parts: Iterable[str] = tuple(RUN_FILES)
+    runs: Iterable[Mapping],
+    layout: Layout,
+    parts: Iterable[str] = tuple(RUN_FILES),
+    idiomatic: bool = False,
 ) -> list[dict]:
-    """Each run record with the files ``parts`` (keys of :data:`RUN_FILES`) read into it."""
+    """Each run record with the files ``parts`` (keys of :data:`RUN_FILES`) read into it: the
+    tuned run's, or with ``idiomatic`` the idiomatic run's of the same key."""
     parts = list(parts)
+    run_file = layout.idiomatic_run_file if idiomatic else layout.run_file
     return [
         {key: run[key] for key in RUN_KEYS}
-        | {part: _read(layout.run_file(run, RUN_FILES[part])) for part in parts}
+        | {part: _read(run_file(run, RUN_FILES[part])) for part in parts}
         for run in runs
     ]
+
+
+def idiomatic_runs(runs: Iterable[Mapping], measured: Iterable[Mapping]) -> list[Mapping]:
+    """The runs whose (dataset, arch, framework) is in ``measured``: the idiomatic variant runs
+    the same seeds as the tuned runs, so its runs have the same keys."""
+    keys = {tuple(record[key] for key in GROUP) for record in measured}
+    return [run for run in runs if tuple(run[key] for key in GROUP) in keys]
 
 
 def _read(path: str):
@@ -98,11 +124,12 @@ def run_frame(runs: list[dict]) -> pd.DataFrame:
         rows.append(
             {key: run[key] for key in RUN_KEYS}
             | {"ok": ok(run), "batch_size": train["training"]["batch_size"]}
+            | {"device": train.get("device", "cpu")}
             | {name: run.get("metrics", {}).get(name) for name in METRIC_FIELDS}
             | {name: train.get(name) for name in TRAIN_FIELDS}
             | {"inference_peak_rss_mb": run.get("inference_info", {}).get("peak_rss_mb")}
         )
-    frame = pd.DataFrame(rows, columns=[*RUN_KEYS, "ok", "batch_size", *FIGURES])
+    frame = pd.DataFrame(rows, columns=[*RUN_KEYS, "ok", "batch_size", "device", *FIGURES])
     frame["ok"] = frame["ok"].astype(bool)
     frame[FIGURES] = frame[FIGURES].apply(pd.to_numeric).where(frame["ok"], axis=0)
     return frame
@@ -145,11 +172,14 @@ def status(n_seeds: pd.Series, n_ok: pd.Series) -> pd.Series:
 
 def inference_medians(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per ``keys``, API and batch size: medians over the non-diverged seeds of p50, p90 and
-    samples/s (``frame``: :func:`inference_frame`); ``n_ok``: the seeds they are taken over."""
-    medians = grouped(frame, [*keys, "api", "batch_size"]).agg(
+    samples/s, and the quartiles of samples/s (the seeds' spread); ``frame``:
+    :func:`inference_frame`; ``n_ok``: the seeds they are taken over."""
+    by_api = grouped(frame, [*keys, "api", "batch_size"])
+    medians = by_api.agg(
         n_ok=("p50_ms", "size"), **{name: (name, "median") for name in INFERENCE_FIGURES}
     )
-    return medians.reset_index()
+    quartiles = spread(by_api["samples_per_s"])[["q1", "q3"]].add_prefix("samples_per_s_")
+    return medians.join(quartiles).reset_index()
 
 
 def ceilings(keys: pd.DataFrame, roofline_data: dict) -> pd.Series:
@@ -188,11 +218,13 @@ def summary_table(runs: list[dict], roofline_data: dict, loc: Mapping[str, int])
     """summary.csv: one row per (dataset, arch, framework).
 
     Quality: mean and sample std over seeds. Times, epochs, throughput: medians over seeds.
-    ``roofline_fraction``: median steady-state training samples/s over the ceiling measured for
-    this dataset, architecture and the framework's batch size (that of its first run).
-    Inference: the best API's p50 at batch 1 (lowest) and samples/s at the best batch size
-    (highest), each a median over seeds; the per-API figures are in the architecture's
-    inference.csv. ``peak_rss_mb``: the largest training peak over seeds.
+    ``roofline_fraction``: the median over seeds of each run's steady-state samples/s over the
+    ceiling timed between its own epochs (train.json); without one, the median samples/s over
+    the roofline job's ceiling for this dataset, architecture and batch size.
+    Inference: the best of the framework's own APIs (eager and serving path; not ONNX Runtime,
+    which serves its export: serving.csv) — p50 at batch 1 (lowest) and samples/s at the best
+    batch size (highest), each a median over seeds; the per-API figures are in the
+    architecture's inference.csv. ``peak_rss_mb``: the largest training peak over seeds.
     """
     frame = run_frame(runs)
     table = grouped(frame, GROUP).agg(
@@ -209,12 +241,18 @@ def summary_table(runs: list[dict], roofline_data: dict, loc: Mapping[str, int])
         epochs_median=("epochs_run", "median"),
         train_samples_per_s_median=("steady_samples_per_s", "median"),
         peak_rss_mb=("peak_rss_mb", "max"),
+        in_run_fraction=("roofline_fraction", "median"),
+        device=("device", "first"),
     )
     table = table.reset_index()
-    table["roofline_fraction"] = table["train_samples_per_s_median"] / ceilings(
-        table, roofline_data
-    )
+    # Each run's fraction of the ceiling timed between its own epochs (train.json); a CPU run
+    # without one (results from before the in-run ceiling) falls back to the roofline job's
+    # ceiling. A GPU run gets none: the CPU's ceiling says nothing about a GPU.
+    job_fraction = table["train_samples_per_s_median"] / ceilings(table, roofline_data)
+    job_fraction = job_fraction.where(table["device"] != "cuda")
+    table["roofline_fraction"] = table["in_run_fraction"].fillna(job_fraction)
     infer = inference_medians(inference_frame(runs), GROUP)
+    infer = infer[infer["api"] != bench.ONNX_RUNTIME_API]
     batch1 = grouped(infer[infer["batch_size"] == 1], GROUP)["p50_ms"].min()
     table = table.join(batch1.rename("infer_p50_ms_batch1"), on=GROUP)
     best = grouped(infer, GROUP)["samples_per_s"].max()
@@ -224,6 +262,48 @@ def summary_table(runs: list[dict], roofline_data: dict, loc: Mapping[str, int])
     return table[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
+# --- serving.csv ------------------------------------------------------------------------------
+
+
+def serving_table(runs: list[dict]) -> pd.DataFrame:
+    """serving.csv: per (dataset, arch, framework) every inference API — the eager call, the
+    serving path and ONNX Runtime serving the export — with its p50 at batch 1 and samples/s
+    at its best batch size (medians over the non-diverged seeds, as inference.csv). On the
+    ``onnxruntime`` rows, the export's check against the framework over those seeds (inference.json
+    ``onnx``): predicted classes that differ (total) and the largest probability difference."""
+    infer = inference_medians(inference_frame(runs), GROUP)
+    keys = [*GROUP, "api"]
+    best = infer.loc[grouped(infer, keys)["samples_per_s"].idxmax()]
+    table = best.rename(
+        columns={"samples_per_s": "samples_per_s_best", "batch_size": "best_batch_size"}
+    ).set_index(keys)
+    table["p50_ms_batch1"] = infer[infer["batch_size"] == 1].set_index(keys)["p50_ms"]
+    table = table.reset_index().join(onnx_checks(runs), on=GROUP)
+    on_onnx = table["api"] == bench.ONNX_RUNTIME_API
+    for column in ("onnx_classes_differing", "onnx_max_abs_proba_diff"):
+        table[column] = table[column].where(on_onnx)
+    return table[SERVING_COLUMNS].astype({"onnx_classes_differing": "Int64"})
+
+
+def onnx_checks(runs: list[dict]) -> pd.DataFrame:
+    """Per (dataset, arch, framework): the ONNX checks of its non-diverged seeds, pooled."""
+    rows = [
+        {key: run[key] for key in GROUP} | {
+            "onnx_classes_differing": check["classes_differing"],
+            "onnx_max_abs_proba_diff": check["max_abs_proba_diff"],
+        }
+        for run in runs
+        if ok(run) and (check := run.get("inference_info", {}).get("onnx", {})).get("checked")
+    ]  # fmt: skip
+    frame = pd.DataFrame(
+        rows, columns=[*GROUP, "onnx_classes_differing", "onnx_max_abs_proba_diff"]
+    )
+    return grouped(frame, GROUP).agg(
+        onnx_classes_differing=("onnx_classes_differing", "sum"),
+        onnx_max_abs_proba_diff=("onnx_max_abs_proba_diff", "max"),
+    )
+
+
 # --- throughput.csv ---------------------------------------------------------------------------
 
 
@@ -231,31 +311,24 @@ def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dic
     """throughput.csv: per (dataset, arch, framework) a ``tuned`` row, then an ``idiomatic``
     row where that variant was measured. ``n_seeds``: the seeds the median is taken over.
 
-    ``runs``: loaded runs (``train`` is all it reads). ``tuned``: each non-diverged seed's
-    steady-state samples/s (train.json; diverged seeds are left out as in summary.csv);
-    ``api``: the registry's description of the tuned trainer. ``idiomatic``: one idiomatic.json
-    per (dataset, arch, framework) with its key, each seed's steady samples/s. The ceiling is
-    the roofline entry at the batch size the variant trained with; ``slowdown_vs_tuned`` is the
-    tuned median over the variant's (2 = the variant trains half as fast; the tuned row is 1 by
-    definition).
+    ``runs``, ``idiomatic``: loaded tuned and idiomatic runs (``train`` is all it reads). Each
+    non-diverged seed's steady-state samples/s (train.json; diverged seeds are left out as in
+    summary.csv); ``api``: the registry's description of the tuned trainer, the idiomatic
+    train.json's of the variant. The ceiling is the roofline entry at the batch size the
+    variant trained with; ``slowdown_vs_tuned`` is the tuned median over the variant's (2 = the
+    variant trains half as fast; the tuned row is 1 by definition).
     """
     frame = run_frame(runs)
     tuned = frame.assign(
         variant="tuned", api=frame["framework"].map(_api), rate=frame["steady_samples_per_s"]
     )
-    latest = {tuple(record[key] for key in GROUP): record for record in idiomatic}
-    measured = pd.DataFrame(
-        [
-            {key: record[key] for key in GROUP}
-            | {"variant": "idiomatic", "api": record["api"]}
-            | {"batch_size": record["training"]["batch_size"]}
-            | {"rate": seed["steady_samples_per_s"]}
-            for record in latest.values()
-            for seed in record["seeds"]
-        ],
-        columns=RATE_COLUMNS,
+    variant = run_frame(idiomatic)
+    measured = variant.assign(
+        variant="idiomatic",
+        api=[run["train"]["api"] for run in idiomatic],
+        rate=variant["steady_samples_per_s"],
     )
-    rates = pd.concat([tuned[RATE_COLUMNS], measured], ignore_index=True)
+    rates = pd.concat([tuned[RATE_COLUMNS], measured[RATE_COLUMNS]], ignore_index=True)
     rates["rate"] = rates["rate"].astype("float64")
     by_variant = grouped(rates, [*GROUP, "variant"])
     table = by_variant.agg(
@@ -278,6 +351,59 @@ def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dic
     return table[THROUGHPUT_COLUMNS]
 
 
+# --- idiomatic.csv ----------------------------------------------------------------------------
+
+
+def idiomatic_table(runs: list[dict], idiomatic: list[dict]) -> pd.DataFrame:
+    """idiomatic.csv: per (dataset, arch, framework) with idiomatic runs, the tuned and the
+    idiomatic test accuracy (mean and 95 % Student-t interval over the non-diverged seeds), the
+    idiomatic minus the tuned accuracy in points with the 95 % interval of the per-seed
+    differences (seed against seed: both start from the same weights), and the ratios idiomatic
+    over tuned of the median training time (``train_time_ratio`` 3 = three times as long) and of
+    the median steady samples/s (``samples_per_s_ratio`` 0.5 = half as fast), and each variant's
+    median epochs run (early stopping decides them). ``runs``, ``idiomatic``: loaded tuned and
+    idiomatic runs (``metrics`` and ``train``); a framework without idiomatic runs has no row.
+    """
+    tuned, variant = run_frame(runs), run_frame(idiomatic)
+    pairs = tuned.merge(variant, on=list(RUN_KEYS), suffixes=("_tuned", "_idiomatic"))
+    apis = {tuple(run[key] for key in GROUP): run["train"]["api"] for run in idiomatic}
+    rows = [
+        _idiomatic_row(dict(zip(GROUP, key, strict=True)), group, apis[key])
+        for key, group in grouped(pairs, GROUP)
+    ]
+    return pd.DataFrame(rows, columns=IDIOMATIC_COLUMNS)
+
+
+def _idiomatic_row(key: dict, pairs: pd.DataFrame, api: str) -> dict:
+    """One row of idiomatic.csv from the seed-by-seed ``pairs`` of one framework."""
+    row = {**key, "api": api, "n_seeds": len(pairs)}
+    for variant in ("tuned", "idiomatic"):
+        accuracy = pairs[f"accuracy_{variant}"].dropna().tolist()
+        low, high = stats.t_interval(accuracy)
+        row |= {f"{variant}_accuracy_mean": stats.mean(accuracy),
+                f"{variant}_accuracy_ci_low": low, f"{variant}_accuracy_ci_high": high,
+                f"{variant}_epochs_median": stats.median(pairs[f"epochs_run_{variant}"].dropna())}  # fmt: skip
+    differences = (100 * (pairs["accuracy_idiomatic"] - pairs["accuracy_tuned"])).dropna().tolist()
+    low, high = stats.t_interval(differences)
+    row |= {"accuracy_diff_points": stats.mean(differences),
+            "accuracy_diff_points_ci_low": low, "accuracy_diff_points_ci_high": high}  # fmt: skip
+    for column, figure in (("train_time_ratio", "total_seconds"),
+                           ("samples_per_s_ratio", "steady_samples_per_s")):  # fmt: skip
+        tuned = stats.median(pairs[f"{figure}_tuned"].dropna())
+        row[column] = (
+            stats.median(pairs[f"{figure}_idiomatic"].dropna()) / tuned if tuned else math.nan
+        )
+    row["status"] = _pair_status(pairs)
+    return row
+
+
+def _pair_status(pairs: pd.DataFrame) -> str:
+    """ "ok", or which variant's seeds diverged, e.g. "idiomatic: 1 of 3 seeds diverged"."""
+    diverged = {v: int((~pairs[f"ok_{v}"]).sum()) for v in ("tuned", "idiomatic")}
+    found = [f"{v}: {n} of {len(pairs)} seeds diverged" for v, n in diverged.items() if n]
+    return "; ".join(found) or "ok"
+
+
 def _api(name: str) -> str:
     """How the tuned trainer of ``name`` trains (registry); blank for a name it does not know."""
     entry = frameworks.REGISTRY.get(name)
@@ -297,17 +423,35 @@ def write_summary(runs: list[Mapping], layout: Layout, output: str | os.PathLike
     io.write_csv(cleaned(table), output, SUMMARY_COLUMNS)
 
 
+def write_serving(runs: list[Mapping], layout: Layout, output: str | os.PathLike) -> None:
+    """results/serving.csv from every run's train.json, inference.csv and inference.json."""
+    loaded = load_runs(runs, layout, ["train", "inference", "inference_info"])
+    io.write_csv(cleaned(serving_table(loaded)), output, SERVING_COLUMNS)
+
+
 def write_throughput(
     runs: list[Mapping], idiomatic: list[Mapping], layout: Layout, output: str | os.PathLike
 ) -> None:
-    """results/throughput.csv from every run's train.json, the idiomatic.json of each
-    (dataset, arch, framework) record in ``idiomatic`` (none when the variant is off) and the
-    roofline."""
-    measured = [
-        {**io.read_json(layout.idiomatic(r["dataset"], r["arch"], r["framework"])), **r}
-        for r in idiomatic
-    ]
+    """results/throughput.csv from every run's train.json, the idiomatic train.json of the same
+    seeds of each (dataset, arch, framework) record in ``idiomatic`` (none when the variant is
+    off) and the roofline."""
+    measured = idiomatic_runs(runs, idiomatic)
     table = throughput_table(
-        load_runs(runs, layout, ["train"]), measured, io.read_json(layout.machine("roofline.json"))
+        load_runs(runs, layout, ["train"]),
+        load_runs(measured, layout, ["train"], idiomatic=True),
+        io.read_json(layout.machine("roofline.json")),
     )
     io.write_csv(cleaned(table), output, THROUGHPUT_COLUMNS)
+
+
+def write_idiomatic(
+    runs: list[Mapping], idiomatic: list[Mapping], layout: Layout, output: str | os.PathLike
+) -> None:
+    """results/idiomatic.csv from the metrics.json and train.json of the tuned and idiomatic
+    runs of each (dataset, arch, framework) record in ``idiomatic``."""
+    measured = idiomatic_runs(runs, idiomatic)
+    table = idiomatic_table(
+        load_runs(measured, layout, ["metrics", "train"]),
+        load_runs(measured, layout, ["metrics", "train"], idiomatic=True),
+    )
+    io.write_csv(cleaned(table), output, IDIOMATIC_COLUMNS)

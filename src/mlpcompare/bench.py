@@ -21,6 +21,9 @@ from functools import partial
 import numpy as np
 
 INFERENCE_COLUMNS = ["api", "batch_size", "p50_ms", "p90_ms", "samples_per_s", "repeats"]
+# The ``api`` of the rows that time a model exported to ONNX and served by ONNX Runtime, not by
+# its framework (named here, where tables that never import onnxruntime can read it).
+ONNX_RUNTIME_API = "onnxruntime"
 
 
 @dataclass(frozen=True)

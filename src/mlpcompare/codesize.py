@@ -30,8 +30,9 @@ def _statements(source: str):
             current.append(tok)
 
 
-def code_lines(source: str) -> int:
-    """Number of non-blank source lines that belong to a statement other than a bare string.
+def code_rows(source: str) -> set[int]:
+    """The 1-based numbers of the non-blank lines that belong to a statement other than a bare
+    string.
 
     A statement made only of string literals is a docstring (or a string used as a comment) and
     does not count; the lines of any other statement count, continuation lines included.
@@ -43,7 +44,12 @@ def code_lines(source: str) -> int:
             continue
         for tok in statement:
             rows.update(range(tok.start[0], tok.end[0] + 1))
-    return sum(1 for row in rows if lines[row - 1].strip())
+    return {row for row in rows if lines[row - 1].strip()}
+
+
+def code_lines(source: str) -> int:
+    """Number of lines of code in ``source`` (:func:`code_rows`)."""
+    return len(code_rows(source))
 
 
 def python_files(path: str | Path) -> list[Path]:

@@ -4,16 +4,24 @@ Like :mod:`mlpcompare.runs`, framework-agnostic: the framework module is importe
 its threads are pinned before it builds anything. A diverged run (NaN weights) gets null metrics
 and predictions, written with ``status: diverged`` so the rest of the workflow carries on and the
 report can show it; its inference is still timed (the arithmetic costs the same).
+
+Each model is also exported to ONNX (``model.onnx``, the framework's ``export_onnx``) and served
+by ONNX Runtime: its predictions on the test set must be the framework's (same classes,
+probabilities within :data:`~mlpcompare.onnx_serving.PROBA_TOLERANCE`, or the job stops with one
+line), and it is timed beside the framework's own APIs as the ``onnxruntime`` rows.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
 
-from mlpcompare import bench, envinfo, io, metrics
+from mlpcompare import bench, envinfo, io, metrics, onnx_serving
 from mlpcompare.logs import UserError
 from mlpcompare.runs import prepare_framework, provenance
 from mlpcompare.spec import ModelSpec
@@ -54,8 +62,49 @@ def evaluate_runs(
         log.info("%s seed %d: evaluating on %s", framework, seed, used_device)
         model = load_model(module, model_paths[i], spec, used_device)
         reports.append(evaluate(model, framework, train, test, info, run))
-        benchmark(model, framework, module, used_device, test["x_test"], threads, settings, run)
+        served = serve_onnx(model, framework, train, test["x_test"], threads, run.onnx)
+        benchmark(
+            model, framework, module, used_device, test["x_test"], threads, settings, run, served
+        )
     return reports
+
+
+@dataclass(frozen=True)
+class Served:
+    """A model exported to ONNX and loaded in ONNX Runtime: its inference call and how it was
+    made and checked (inference.json's ``onnx``)."""
+
+    call: Callable[[np.ndarray], np.ndarray]
+    record: dict
+
+
+def serve_onnx(model, framework: str, train: dict, x_test, threads: int, path: str) -> Served:
+    """Export ``model`` to ``path``, load it in ONNX Runtime and check its test-set predictions
+    against the framework's (:class:`~mlpcompare.onnx_serving.MismatchError` if they differ).
+    A diverged run's NaN predictions cannot be compared: its export is timed, not checked."""
+    start = time.perf_counter()
+    exporter = model.export_onnx(path)
+    export_seconds = time.perf_counter() - start
+    call = onnx_serving.logits_call(onnx_serving.session(path, threads))
+    record = {
+        "exporter": exporter,
+        "export_seconds": export_seconds,
+        "onnxruntime_version": onnx_serving.runtime_version(),
+        "threads": threads,
+    }
+    if train["status"] != "ok":
+        log.warning("training %s: ONNX predictions not checked", train["status"])
+        return Served(call, record | {"checked": False})
+    result = onnx_serving.agreement(model.predict_logits(x_test), call(x_test))
+    onnx_serving.check(result, framework, path)
+    log.info(
+        "%s: ONNX Runtime agrees (%d classes differ, probabilities within %.2g); exported by %s",
+        framework,
+        result.classes_differing,
+        result.max_abs_proba_diff,
+        exporter,
+    )
+    return Served(call, record | {"checked": True, **vars(result)})
 
 
 def load_model(module, path: str, spec: ModelSpec, device: str):
@@ -93,10 +142,15 @@ def evaluate(model, framework: str, train: dict, test: dict, info: dict, outputs
     return report
 
 
-def benchmark(model, framework, module, used_device, x_test, threads, settings, outputs) -> dict:
+def benchmark(
+    model, framework, module, used_device, x_test, threads, settings, outputs, served=None
+) -> dict:
     """Inference latency per API and batch size (``outputs.inference``), and the job's record
-    (``outputs.info``: device, threads, settings, peak RSS, the framework's environment)."""
+    (``outputs.info``: device, threads, settings, peak RSS, the framework's environment).
+    ``served``: the model in ONNX Runtime (:func:`serve_onnx`), timed as one more API."""
     apis = model.inference_apis()
+    if served is not None:
+        apis = apis | {bench.ONNX_RUNTIME_API: served.call}
     log.info(
         "%s on %s, %d threads: APIs %s, batch sizes %s",
         framework,
@@ -123,5 +177,7 @@ def benchmark(model, framework, module, used_device, x_test, threads, settings, 
         "contention": envinfo.contention(load, threads),
         **provenance(module),
     }
+    if served is not None:
+        record["onnx"] = served.record
     io.write_json(record, outputs.info)
     return record

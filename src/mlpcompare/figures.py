@@ -9,7 +9,7 @@ Snakemake start does) does not load matplotlib.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlpcompare import io, roofline
 from mlpcompare.layout import Layout
@@ -40,12 +40,16 @@ EDA_FIGURES = {
 FIGURES = {
     "learning_curves": Figure("Learning curves", "mlpcompare.plots:learning_curves"),
     "time_to_accuracy": Figure("Time to accuracy", "mlpcompare.plots:time_to_accuracy"),
+    "quality": Figure("Test accuracy and macro F1", "mlpcompare.plots:quality_intervals"),
     "confusion": Figure("Confusion matrices", "mlpcompare.plots:confusion_matrices"),
     "per_class_f1": Figure("Per-class F1", "mlpcompare.plots:per_class_f1"),
     "training": Figure(
         "Training time and throughput", "mlpcompare.perf_plots:training_performance"
     ),
     "inference": Figure("Inference latency", "mlpcompare.perf_plots:inference_latency"),
+    "idiomatic_curves": Figure(
+        "Tuned and idiomatic learning curves", "mlpcompare.idiomatic_plots:arch_learning_curves"
+    ),
 }
 
 
@@ -57,7 +61,9 @@ class ArchData:
     ``confusion`` (CSV rows) and ``metrics`` (metrics.json); ``performance`` and ``inference``:
     the architecture's tables (rows); ``ceilings``: framework -> roofline samples/s at the batch
     size it trained with (None where not measured); ``idiomatic``: framework -> its idiomatic row
-    of throughput.csv, where that variant was measured.
+    of throughput.csv, where that variant was measured; ``quality``: the architecture's
+    quality.csv rows (means and 95 % intervals); ``idiomatic_runs``: the idiomatic runs of the
+    same records with ``train`` and ``history`` (empty when the variant is off).
     """
 
     runs: list[dict]
@@ -65,10 +71,13 @@ class ArchData:
     inference: list[dict]
     ceilings: dict[str, float | None]
     idiomatic: dict[str, dict]
+    quality: list[dict]
+    idiomatic_runs: list[dict] = field(default_factory=list)
 
 
-def read_arch_data(runs: list[dict], results: Layout) -> ArchData:
-    """Read the files of one dataset x architecture (``runs``: its run records) under ``results``."""
+def read_arch_data(runs: list[dict], results: Layout, idiomatic: bool = False) -> ArchData:
+    """Read the files of one dataset x architecture (``runs``: its run records) under
+    ``results``; with ``idiomatic``, the idiomatic runs' training records and histories too."""
     loaded = [
         {
             **run,
@@ -95,6 +104,15 @@ def read_arch_data(runs: list[dict], results: Layout) -> ArchData:
             for row in io.read_csv(results.top("throughput.csv"))
             if (row["dataset"], row["arch"], row["variant"]) == (dataset, arch, "idiomatic")
         },
+        quality=io.read_csv(results.table(dataset, arch, "quality")),
+        idiomatic_runs=[
+            {
+                **run,
+                "train": io.read_json(results.idiomatic_run_file(run, "train.json")),
+                "history": io.read_csv(results.idiomatic_run_file(run, "history.csv")),
+            }
+            for run in (runs if idiomatic else [])
+        ],
     )
 
 

@@ -10,7 +10,7 @@ against it). Adding a framework is an entry there plus its own modules, environm
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -27,7 +27,8 @@ class Framework:
     train on a GPU; ``sources``: its model and training code (files or folders, relative to the
     repository), counted as its code size; ``api``: how the tuned trainer trains, in a few
     words; ``colour``: its colour in every figure; ``packages``: distributions whose versions
-    are recorded with the results; ``automates``: what this project's code leaves to it.
+    are recorded with the results (their installed size is measured too, :mod:`mlpcompare.devexp`;
+    what each framework automates is read from the code there, not kept here).
     For the memory estimate of a training job (:mod:`mlpcompare.limits`): ``runtime_mib``, the
     runtime's own memory before data or model (the peak RSS of a digits run, where data and
     model take under 2 MiB, rounded up to also cover the MNIST runs' measured peaks);
@@ -49,7 +50,6 @@ class Framework:
     runtime_mib: int
     device_copy: bool
     chunked_eval: bool
-    automates: dict[str, str] = field(default_factory=dict)
 
     def trainer_module(self):
         """The imported trainer module (imports the framework itself)."""

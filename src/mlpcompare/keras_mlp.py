@@ -1,7 +1,8 @@
 """The MLP in Keras 3 on the TensorFlow backend.
 
 The model is a plain ``keras.Sequential`` of ``Dense`` layers (kernels are ``(n_in, n_out)``, the
-canonical layout, so weights pass through untransposed). Training is a custom step rather than
+canonical layout, so weights pass through untransposed), with Keras' own ``BatchNormalization``
+before each hidden activation when the spec asks for it. Training is a custom step rather than
 ``model.fit``: the shared permutation decides the batches, and the optimizer maths must be the
 textbook forms every framework uses (see :class:`TextbookAdam` and :class:`HeavyBallSGD`).
 """
@@ -25,7 +26,14 @@ import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
 from mlpcompare.io import atomic_path  # noqa: E402
-from mlpcompare.spec import ModelSpec, TrainSpec, keras_l2_factor  # noqa: E402
+from mlpcompare.spec import (  # noqa: E402
+    BN_EPS,
+    DECOUPLED_DECAY,
+    ModelSpec,
+    TrainSpec,
+    keras_bn_momentum,
+    keras_l2_factor,
+)
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -159,11 +167,13 @@ def environment() -> dict:
 
 
 def build_model(spec: ModelSpec, weight_decay: float) -> keras.Sequential:
-    """``n_in -> Dense(h, act) [-> Dropout] ... -> Dense(n_out)``, returning logits.
+    """``n_in -> Dense(h) [-> BatchNorm] -> act [-> Dropout] ... -> Dense(n_out)``: logits.
 
-    Weight decay is a coupled L2 penalty on every kernel, the output layer's too, and on no bias
-    (gradient ``+ weight_decay * W``): hence a kernel regulariser with Keras' factor, not the
-    optimizer's decoupled ``weight_decay``.
+    ``weight_decay`` is the coupled L2 penalty (pass 0 for a decoupled optimizer, see
+    :func:`l2_penalty`): a kernel regulariser with Keras' factor on every kernel, the output
+    layer's too, and on no bias (gradient ``+ weight_decay * W``). The activation is a layer of its
+    own so that BatchNorm can sit between the Dense and it; without BatchNorm it is fused into the
+    Dense, as before.
     """
 
     def l2():
@@ -171,43 +181,93 @@ def build_model(spec: ModelSpec, weight_decay: float) -> keras.Sequential:
 
     hidden = []
     for width in spec.hidden:
-        hidden.append(layers.Dense(width, activation=spec.activation, kernel_regularizer=l2()))
+        if spec.batch_norm:
+            hidden += [
+                layers.Dense(width, kernel_regularizer=l2()),
+                # Keras' momentum is the share the moving value keeps (spec.keras_bn_momentum).
+                layers.BatchNormalization(momentum=keras_bn_momentum(), epsilon=BN_EPS),
+                layers.Activation(spec.activation),
+            ]
+        else:
+            hidden.append(layers.Dense(width, activation=spec.activation, kernel_regularizer=l2()))
         if spec.dropout > 0:
             hidden.append(layers.Dropout(spec.dropout))
     output = layers.Dense(spec.n_out, kernel_regularizer=l2())
     return keras.Sequential([layers.Input(shape=(spec.n_in,)), *hidden, output])
 
 
-def build_optimizer(train_spec: TrainSpec) -> keras.optimizers.Optimizer:
-    """The optimizer of ``train_spec``; its rate is overwritten before every use."""
-    if train_spec.optimizer == "adam":
-        return TextbookAdam(
-            learning_rate=train_spec.lr,
-            beta_1=train_spec.beta1,
-            beta_2=train_spec.beta2,
-            epsilon=train_spec.eps,
+def l2_penalty(train_spec: TrainSpec) -> float:
+    """The coupled L2 factor the loss carries: ``weight_decay``, or 0 where decay is decoupled."""
+    return 0.0 if train_spec.optimizer in DECOUPLED_DECAY else train_spec.weight_decay
+
+
+def build_optimizer(train_spec: TrainSpec, model: keras.Sequential) -> keras.optimizers.Optimizer:
+    """The optimizer of ``train_spec`` for ``model``; its rate is overwritten before every use.
+
+    ``adamw`` is :class:`TextbookAdam` with Keras' decoupled ``weight_decay``: before the update,
+    Keras' ``apply`` shrinks each decayed variable by ``variable * weight_decay * lr`` at the
+    current rate, which is PyTorch's ``W <- W * (1 - lr * lambda)``; the Adam maths stays in one
+    place. Only the Dense kernels decay: biases and BatchNorm's gamma and beta are excluded.
+    """
+    if train_spec.optimizer == "sgd":
+        return HeavyBallSGD(learning_rate=train_spec.lr, momentum=float(train_spec.momentum))
+    decoupled = train_spec.optimizer in DECOUPLED_DECAY
+    optimizer = TextbookAdam(
+        learning_rate=train_spec.lr,
+        beta_1=train_spec.beta1,
+        beta_2=train_spec.beta2,
+        epsilon=train_spec.eps,
+        weight_decay=train_spec.weight_decay if decoupled else None,
+    )
+    if decoupled:
+        kernels = {id(dense.kernel) for dense in _dense_layers(model)}
+        optimizer.exclude_from_weight_decay(
+            var_list=[v for v in model.trainable_variables if id(v) not in kernels]
         )
-    return HeavyBallSGD(learning_rate=train_spec.lr, momentum=float(train_spec.momentum))
+    return optimizer
 
 
 def _dense_layers(model: keras.Sequential) -> list[layers.Dense]:
     return [layer for layer in model.layers if isinstance(layer, layers.Dense)]
 
 
-def get_params(model: keras.Sequential) -> dict[str, np.ndarray]:
-    """Canonical dict ``W{i}`` (n_in, n_out), ``b{i}`` (n_out,) copied out of ``model``."""
-    params = {}
+def _batch_norm_layers(model: keras.Sequential) -> list[layers.BatchNormalization]:
+    return [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
+
+
+def _batch_norm_variables(bn: layers.BatchNormalization, i: int) -> dict:
+    """Canonical names of hidden layer ``i``'s BatchNorm arrays -> the layer's variables."""
+    return {
+        f"gamma{i}": bn.gamma,
+        f"beta{i}": bn.beta,
+        f"mean{i}": bn.moving_mean,
+        f"var{i}": bn.moving_variance,
+    }
+
+
+def _canonical_variables(model: keras.Sequential) -> dict:
+    """Every canonical name (``W{i}``, ``b{i}``, BatchNorm's arrays) -> its Keras variable."""
+    variables = {}
     for i, dense in enumerate(_dense_layers(model)):
-        params[f"W{i}"] = np.array(dense.kernel.numpy(), dtype=np.float32)
-        params[f"b{i}"] = np.array(dense.bias.numpy(), dtype=np.float32)
-    return params
+        variables[f"W{i}"], variables[f"b{i}"] = dense.kernel, dense.bias
+    for i, bn in enumerate(_batch_norm_layers(model)):
+        variables.update(_batch_norm_variables(bn, i))
+    return variables
+
+
+def get_params(model: keras.Sequential) -> dict[str, np.ndarray]:
+    """Canonical dict copied out of ``model``: ``W{i}`` (n_in, n_out), ``b{i}`` (n_out,) and, with
+    BatchNorm, ``gamma{i}``, ``beta{i}`` and the moving statistics ``mean{i}``, ``var{i}``."""
+    return {
+        name: np.array(variable.numpy(), dtype=np.float32)
+        for name, variable in _canonical_variables(model).items()
+    }
 
 
 def set_params(model: keras.Sequential, params: dict[str, np.ndarray]) -> None:
     """Copy a canonical dict into ``model``; a Dense kernel already is (n_in, n_out)."""
-    for i, dense in enumerate(_dense_layers(model)):
-        dense.kernel.assign(np.asarray(params[f"W{i}"], dtype=np.float32))
-        dense.bias.assign(np.asarray(params[f"b{i}"], dtype=np.float32))
+    for name, variable in _canonical_variables(model).items():
+        variable.assign(np.asarray(params[name], dtype=np.float32))
 
 
 def _logits(model: keras.Sequential, x: np.ndarray) -> np.ndarray:
@@ -242,9 +302,9 @@ class Trainer:
         self.device = resolve_device(device)
         self._tf_device = _TF_DEVICES[self.device]
         with tf.device(self._tf_device):
-            self.model = build_model(model_spec, train_spec.weight_decay)
+            self.model = build_model(model_spec, l2_penalty(train_spec))
             set_params(self.model, weights)
-            self.optimizer = build_optimizer(train_spec)
+            self.optimizer = build_optimizer(train_spec, self.model)
             self.optimizer.build(self.model.trainable_variables)
             self._x = tf.constant(np.asarray(x_train, dtype=np.float32))
             self._y = tf.constant(np.asarray(y_train, dtype=np.int64))
@@ -257,8 +317,10 @@ class Trainer:
     def _train_batch(self, xb: tf.Tensor, yb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """One update on ``xb`` (b, n_in), ``yb`` (b,); returns (loss, correct) before it."""
         with tf.GradientTape() as tape:
+            # Training mode: dropout masks, and BatchNorm normalises with the batch's statistics
+            # and updates its moving ones (Keras assigns them inside the call).
             logits = self.model(xb, training=True)
-            # model.losses holds the kernels' L2 terms, i.e. weight_decay/2 * sum(W**2).
+            # model.losses holds the kernels' L2 terms, weight_decay/2 * sum(W**2) (none for adamw).
             loss = self._loss(yb, logits) + sum(self.model.losses)
         variables = self.model.trainable_variables
         grads = tape.gradient(loss, variables)
@@ -284,7 +346,7 @@ class Trainer:
         return loss_sum, correct
 
     def step(self, xb: np.ndarray, yb: np.ndarray, lr: float) -> float:
-        """One optimizer step on one batch at rate ``lr``; returns its loss (CE + L2) before."""
+        """One optimizer step on one batch at rate ``lr``; returns its loss (CE [+ L2]) before."""
         self.optimizer.learning_rate.assign(lr)
         with tf.device(self._tf_device):
             loss, _ = self._step_fn(
@@ -294,7 +356,10 @@ class Trainer:
         return float(loss)
 
     def train_epoch(self, order: np.ndarray, lr: float) -> tuple[float, float]:
-        """Batches of ``order`` at rate ``lr``: mean training loss (CE + L2) and accuracy."""
+        """Batches of ``order`` at rate ``lr``: mean training loss (CE [+ L2]) and accuracy.
+
+        The L2 term is there for ``sgd`` and ``adam`` only: ``adamw``'s decay is not in the loss.
+        """
         self.optimizer.learning_rate.assign(lr)
         with tf.device(self._tf_device):
             loss_sum, correct = self._epoch_fn(tf.constant(np.asarray(order, dtype=np.int64)))
@@ -309,23 +374,24 @@ class Trainer:
         return loss, float(np.mean(np.argmax(logits, axis=1) == y))
 
     def predict_logits(self, x: np.ndarray) -> np.ndarray:
-        """Logits (n, n_out) float32, inference mode (dropout off)."""
+        """Logits (n, n_out) float32, inference mode (dropout off, BatchNorm's moving statistics)."""
         with tf.device(self._tf_device):
             return _logits(self.model, x)
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        """Current parameters in canonical layout (copies)."""
+        """Current parameters and BatchNorm's moving statistics in canonical layout (copies)."""
         return get_params(self.model)
 
     def set_weights(self, params: dict[str, np.ndarray]) -> None:
-        """Overwrite the parameters; optimizer state is left alone."""
+        """Overwrite the parameters (and moving statistics); optimizer state is left alone."""
         set_params(self.model, params)
 
     def save(self, path: str) -> None:
         """Write a ``.keras`` file atomically (temp file in the same folder, then rename).
 
-        The model is never compiled, so the file holds architecture and weights only: no
-        optimizer state and no custom objects, and it loads with ``safe_mode=True``.
+        The model is never compiled, so the file holds architecture and weights only (BatchNorm's
+        moving statistics are weights of its layer): no optimizer state and no custom objects,
+        and it loads with ``safe_mode=True``.
         """
         if not str(path).endswith(".keras"):
             raise ValueError(f"a Keras model file must end with .keras, got {path!r}")
@@ -336,9 +402,11 @@ class Trainer:
 class Predictor:
     """A loaded model: ``predict_logits`` and the inference APIs a benchmark times."""
 
-    def __init__(self, model: keras.Sequential, device: str):
+    def __init__(self, model: keras.Sequential, device: str, model_spec: ModelSpec):
         self.model = model
+        self.model_spec = model_spec
         self._tf_device = _TF_DEVICES[device]
+        self._serve = serving_function(model, model_spec.n_in)
 
     def predict_logits(self, x: np.ndarray) -> np.ndarray:
         """Logits (n, n_out) float32, inference mode."""
@@ -356,7 +424,35 @@ class Predictor:
             with tf.device(self._tf_device):
                 return self.model.predict(x, batch_size=len(x), verbose=0)
 
-        return {"direct_call": direct_call, "predict": predict}
+        def tf_function(x: np.ndarray) -> np.ndarray:
+            with tf.device(self._tf_device):
+                return self._serve(x).numpy()
+
+        return {"direct_call": direct_call, "predict": predict, "tf_function": tf_function}
+
+    def export_onnx(self, path: str) -> str:
+        """Write the model as ONNX to ``path`` with Keras' own exporter; returns how.
+
+        ``model.export(format="onnx")`` traces the inference-mode call and converts it with
+        ``tf2onnx`` on the TensorFlow backend. It refuses a model that was never called, which a
+        model loaded from its file may be: one call on a zero row builds the call first.
+        """
+        with tf.device(self._tf_device):
+            self.model(np.zeros((1, self.model_spec.n_in), dtype=np.float32), training=False)
+            with atomic_path(path, suffix=".onnx") as tmp:
+                self.model.export(str(tmp), format="onnx", verbose=False)
+        return "keras model.export(format='onnx') via tf2onnx"
+
+
+def serving_function(model: keras.Sequential, n_in: int) -> tf.types.experimental.Function:
+    """``model`` in inference mode as a compiled ``tf.function``: what a deployer serves.
+
+    Eager ``model(x)`` pays ~9 ms of Python and dispatch per call at batch 1; traced once for
+    any batch size (the signature's ``None``), a call is one graph execution, as the serving
+    signature of ``model.export`` would run it.
+    """
+    signature = [tf.TensorSpec(shape=(None, n_in), dtype=tf.float32)]
+    return tf.function(lambda x: model(x, training=False), input_signature=signature)
 
 
 def load_model(path: str, model_spec: ModelSpec, device: str) -> Predictor:
@@ -367,4 +463,6 @@ def load_model(path: str, model_spec: ModelSpec, device: str) -> Predictor:
     sizes = [model.input_shape[-1], *(d.units for d in _dense_layers(model))]
     if sizes != model_spec.layer_sizes:
         raise ValueError(f"{path} has layer sizes {sizes}, expected {model_spec.layer_sizes}")
-    return Predictor(model, device)
+    if bool(_batch_norm_layers(model)) != model_spec.batch_norm:
+        raise ValueError(f"{path} does not match batch_norm={model_spec.batch_norm}")
+    return Predictor(model, device, model_spec)

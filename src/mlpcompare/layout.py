@@ -20,7 +20,7 @@ from mlpcompare import frameworks
 
 RUN_KEYS = ("dataset", "arch", "framework", "seed")
 # The tables over the runs of one dataset x architecture (rule `tables`), by name.
-ARCH_TABLES = ("quality", "significance", "performance", "inference")
+ARCH_TABLES = ("quality", "significance", "performance", "inference", "per_class")
 # What a wildcard pattern passes for each key, so the same function serves rules and readers.
 WILDCARDS = {key: f"{{{key}}}" for key in RUN_KEYS}
 
@@ -71,6 +71,7 @@ class Layout:
         return self._path(dataset, arch, "plots", f"{name}.png")
 
     def idiomatic(self, dataset: str, arch: str, framework: str) -> str:
+        """The idiomatic variant's per-seed epoch times (what devexp reads), one per framework."""
         return self._path(dataset, arch, framework, "idiomatic.json")
 
     # Per run.
@@ -82,14 +83,29 @@ class Layout:
         """The trained model, in the framework's own format (registry: ``model_file``)."""
         return self.run_file(run, frameworks.get(run["framework"]).model_file)
 
+    # Per run of the idiomatic variant: the same files as a tuned run, in a folder of their own.
+    def idiomatic_run_file(self, run: Mapping, name: str) -> str:
+        """File ``name`` of the idiomatic run ``run`` (a record with the four run keys)."""
+        return self._path(
+            run["dataset"], run["arch"], run["framework"], "idiomatic", f"seed{run['seed']}", name
+        )
+
+    def idiomatic_model(self, run: Mapping) -> str:
+        """The idiomatic run's model, in the tuned run's format (registry: ``model_file``)."""
+        return self.idiomatic_run_file(run, frameworks.get(run["framework"]).model_file)
+
     # Over everything.
     def top(self, name: str) -> str:
-        """summary.csv, throughput.csv, loc.csv, report.html."""
+        """summary.csv, throughput.csv, idiomatic.csv, loc.csv, report.html."""
         return self._path(name)
 
     def machine(self, name: str) -> str:
         """roofline.json, environment.json: what the machine measured and is."""
         return self._path("machine", name)
+
+    def first_use(self, framework: str) -> str:
+        """What a new user of ``framework`` waits for: install size and import time."""
+        return self._path("machine", "first_use", f"{framework}.json")
 
 
 RESULTS = Layout()
@@ -97,8 +113,11 @@ RESULTS = Layout()
 TRAIN_FILES = ("history.csv", "train.json")
 EVALUATION_FILES = (
     "metrics.json", "predictions.npz", "confusion.csv", "inference.csv", "inference.json",
+    "model.onnx",
 )  # fmt: skip
-TOP_FILES = {"summary.csv": "summary", "throughput.csv": "throughput", "loc.csv": "loc",
+TOP_FILES = {"summary.csv": "summary", "serving.csv": "serving",
+             "throughput.csv": "throughput", "loc.csv": "loc",
+             "devexp.csv": "devexp", "idiomatic.csv": "tuned_vs_idiomatic",
              "report.html": "report"}  # fmt: skip
 
 
@@ -110,9 +129,13 @@ def producer(path: str | os.PathLike, root: str = RESULTS.root) -> str | None:
     except ValueError:
         return None
     name = parts[-1]
+    if parts[0] == "studies":
+        return _study_producer(parts[1:])
     if len(parts) == 1:
         return TOP_FILES.get(name)
     if parts[0] == "machine":
+        if len(parts) == 3 and parts[1] == "first_use":
+            return f"first_use_{Path(name).stem}"
         return Path(name).stem  # roofline, environment
     if parts[1] in ("data", "eda"):
         return "split" if parts[1] == "data" else "eda"
@@ -125,11 +148,24 @@ def producer(path: str | os.PathLike, root: str = RESULTS.root) -> str | None:
         return "plots"
     if framework not in frameworks.REGISTRY:
         return None
-    if name == "idiomatic.json":
+    if name == "idiomatic.json" or (len(parts) == 6 and parts[3] == "idiomatic"):
         return f"idiomatic_{framework}"
     if name in TRAIN_FILES or name == frameworks.get(framework).model_file:
         return f"train_{framework}"
     return f"evaluate_{framework}" if name in EVALUATION_FILES else None
+
+
+def _study_producer(parts: tuple[str, ...]) -> str | None:
+    """The rule that writes a study's file: ``{study}/...`` (see mlpcompare.studies)."""
+    if len(parts) == 2:
+        return "study_report" if parts[1] == "report.html" else "study_summary"
+    if len(parts) == 3:
+        return "study_report" if parts[1] == "plots" else None
+    if len(parts) == 4 and parts[2] == "init":
+        return "study_init"
+    if len(parts) == 5 and parts[2] in frameworks.REGISTRY:
+        return f"study_run_{parts[2]}"
+    return None
 
 
 def run_pattern(framework: str, seed="{seed}") -> dict:

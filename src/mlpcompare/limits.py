@@ -38,6 +38,7 @@ import psutil
 from mlpcompare import config as cfg
 from mlpcompare import data, frameworks
 from mlpcompare.frameworks import REGISTRY
+from mlpcompare.spec import OPTIMIZERS
 
 FLOAT32, INT64 = 4, 8
 MiB, GiB = 2**20, 2**30
@@ -120,6 +121,7 @@ def training_bytes(
     *,
     momentum: float = 0.0,
     dropout: float = 0.0,
+    batch_norm: bool = False,
     framework: str | None = None,
     n_train: int | None = None,
     n_val: int | None = None,
@@ -130,14 +132,15 @@ def training_bytes(
     ``n_samples``, an upper bound; ``framework`` picks the runtime allowance and whether the
     training set is copied (None: as much as the largest, TensorFlow, with a copy).
     """
-    if optimizer not in ("adam", "sgd"):
-        raise ValueError(f"optimizer must be adam or sgd, got {optimizer!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     n_train = n_samples if n_train is None else n_train
     n_val = n_samples if n_val is None else n_val
     widths = sum(hidden)
     params = FLOAT32 * n_parameters([n_features, *hidden, n_classes])
-    n_moments = 2 if optimizer == "adam" else (1 if momentum else 0)
-    per_unit = 3 if dropout else 2  # before and after the activation (and the dropout mask)
+    n_moments = 2 if optimizer != "sgd" else (1 if momentum else 0)
+    # before and after the activation (and the dropout mask; BatchNorm's normalised values)
+    per_unit = 2 + bool(dropout) + bool(batch_norm)
     batch = batch_size * (n_features + per_unit * widths + 2 * n_classes)
     fw = frameworks.get(framework) if framework else None
     runtime_mib = fw.runtime_mib if fw else max(f.runtime_mib for f in REGISTRY.values())
@@ -205,6 +208,7 @@ def problems(config: dict, available_bytes: int, where: str = "here") -> list[st
                         n_samples, n_features, n_classes, arch["hidden"],
                         min(training["batch_size"], sizes["train"]), training["optimizer"],
                         momentum=training["momentum"], dropout=arch.get("dropout", 0.0),
+                        batch_norm=arch.get("batch_norm", False),
                         framework=fw, n_train=sizes["train"], n_val=sizes["val"],
                     )
                 )  # fmt: skip

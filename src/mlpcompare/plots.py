@@ -330,3 +330,31 @@ def per_class_f1(data, path: str) -> None:
     fig.suptitle("Per-class F1: mean over seeds, whiskers min to max")
     fig.legend(loc="outside lower center", ncols=len(groups), fontsize=8)
     save(fig, path)
+
+
+def quality_intervals(data, path: str) -> None:
+    """Test accuracy and macro F1 per framework: the mean over seeds with its 95 % t-interval,
+    as quality.csv gives them (``data.quality``). A framework whose seeds all diverged, or with
+    one seed (no interval), is drawn without a bar."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    rows = data.quality
+    names = [row["framework"] for row in rows]
+    for ax, metric, title in zip(axes, ("accuracy", "f1_macro"), ("test accuracy", "macro F1"),
+                                 strict=True):  # fmt: skip
+        for i, row in enumerate(rows):
+            if row[f"{metric}_mean"] == "":
+                ax.annotate("diverged", (0.5, i), xycoords=("axes fraction", "data"),
+                            ha="center", va="center", color="#A33")  # fmt: skip
+                continue
+            mean = float(row[f"{metric}_mean"])
+            low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+            error = None if low == "" else [[mean - float(low)], [float(high) - mean]]
+            ax.errorbar(mean, i, xerr=error, fmt="o", color=colour(row["framework"]), capsize=4)
+        ax.set_yticks(range(len(names)), names)
+        ax.invert_yaxis()
+        ax.set(title=f"{title}: mean, 95 % interval", xlabel=title)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.2%}"))
+    if not rows:
+        _no_data(axes[0], "no quality table")
+    fig.suptitle("Test-set quality over seeds (Student-t interval of the mean)")
+    save(fig, path)

@@ -26,8 +26,9 @@ import jinja2
 import markupsafe
 import yaml
 
-from mlpcompare import frameworks, io
+from mlpcompare import conclusions, frameworks, io
 from mlpcompare.config import architectures
+from mlpcompare.devexp import ASPECTS
 from mlpcompare.fetch import redact
 from mlpcompare.figures import EDA_FIGURES, FIGURES
 from mlpcompare.layout import ARCH_TABLES, Layout
@@ -158,16 +159,23 @@ def references(summary: list[dict], reference: dict) -> dict:
     }
 
 
-def throughput_section(table: dict) -> dict:
-    """throughput.csv grouped per dataset x architecture (rows as dicts of raw text), and
-    whether the idiomatic variant was measured at all (``bench.idiomatic_epochs`` > 0)."""
+def throughput_section(table: dict, idiomatic: dict | None) -> dict:
+    """throughput.csv grouped per dataset x architecture (rows as dicts of raw text), each group
+    with its rows of idiomatic.csv (tuned vs idiomatic accuracy and time; None when the
+    idiomatic variant is off, ``bench.idiomatic: false``)."""
     rows = summary_rows(table)
+    accuracy = summary_rows(idiomatic) if idiomatic else []
     grouped: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         grouped.setdefault((row["dataset"], row["arch"]), []).append(row)
     return {
         "groups": [
-            {"dataset": dataset, "arch": arch, "rows": group}
+            {
+                "dataset": dataset,
+                "arch": arch,
+                "rows": group,
+                "accuracy": [r for r in accuracy if (r["dataset"], r["arch"]) == (dataset, arch)],
+            }
             for (dataset, arch), group in grouped.items()
         ],
         "idiomatic": any(row["variant"] == "idiomatic" for row in rows),
@@ -219,6 +227,14 @@ def arch_section(
     }
     for name in SIDEWAYS_TABLES:
         tables[name] = sideways(results.csv(layout.table(dataset, arch, name)), assets.labels)
+    tables["per_class"] = per_class(tables["per_class"])
+    serving = results.csv(layout.top("serving.csv"))
+    keep = [
+        row[2:]  # without dataset and arch: the section names them
+        for row in serving["rows"]
+        if row[:2] == [dataset, arch]
+    ]
+    tables["serving"] = aligned({"columns": serving["columns"][2:], "rows": keep})
     return {
         "name": arch,
         "spec": spec,
@@ -255,20 +271,37 @@ def dataset_section(results: Results, assets: Assets, dataset: str, archs: dict[
     }
 
 
-def implementations(loc: dict, names: list[str]) -> list[dict]:
-    """Per framework: lines of code and files (loc.csv) and what the framework automates
-    (registry: ``automates``)."""
-    counts = {row[0]: dict(zip(loc["columns"], row, strict=True)) for row in loc["rows"]}
-    return [
-        {
-            "framework": fw,
-            "label": frameworks.get(fw).label,
-            "loc": counts.get(fw, {}).get("loc", ""),
-            "files": counts.get(fw, {}).get("files", ""),
-            "facts": frameworks.get(fw).automates,
-        }
-        for fw in names
-    ]
+def per_class(table: dict) -> dict:
+    """per_class.csv as one row per class and, per framework, its precision, recall and F1
+    (means over seeds; raw text)."""
+    rows = summary_rows(table)
+    names = list(dict.fromkeys(row["framework"] for row in rows))
+    classes = list(dict.fromkeys(row["class"] for row in rows))
+    cell = {(row["framework"], row["class"]): row for row in rows}
+    measures = ("precision_mean", "recall_mean", "f1_mean")
+    return {
+        "frameworks": names,
+        "measures": measures,
+        "rows": [
+            [name, *(cell[(fw, name)][m] for fw in names for m in measures)] for name in classes
+        ],
+    }
+
+
+def development(table: dict, names: list[str]) -> dict:
+    """devexp.csv for the report: the code rows (the same for every dataset x architecture: taken
+    from the first), the aspects' columns and labels, and time to first result per dataset x
+    architecture."""
+    rows = [row for row in summary_rows(table) if row["framework"] in names]
+    first = (rows[0]["dataset"], rows[0]["arch"]) if rows else None
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["dataset"], row["arch"]), []).append(row)
+    return {
+        "code": groups.get(first, []),
+        "aspects": [(column, aspect.label) for column, aspect in ASPECTS.items()],
+        "timing": [{"dataset": d, "arch": a, "rows": group} for (d, a), group in groups.items()],
+    }
 
 
 def load_context(results: Results, assets: Assets, *, config: dict, runs: list[dict]) -> dict:
@@ -303,14 +336,18 @@ def load_context(results: Results, assets: Assets, *, config: dict, runs: list[d
         "summary": summary_groups(summary, assets.labels),
         "references": references(summary_rows(summary), assets.references),
         "datasets": [dataset_section(results, assets, d, archs) for d in config["datasets"]],
-        "throughput": throughput_section(results.csv(layout.top("throughput.csv"))),
+        "throughput": throughput_section(
+            results.csv(layout.top("throughput.csv")),
+            results.csv(layout.top("idiomatic.csv")) if config["bench"]["idiomatic"] else None,
+        ),
         "roofline": {
             "method": roofline.get("method", ""),
             "threads": roofline.get("threads", ""),
             "table": records_table(roofline.get("entries", []), ROOFLINE_COLUMNS),
         },
-        "implementations": implementations(
-            results.csv(layout.top("loc.csv")), config["frameworks"]
+        "development": development(results.csv(layout.top("devexp.csv")), config["frameworks"]),
+        "conclusions": conclusions.conclusions(
+            layout, [(d, arch) for d in config["datasets"] for arch in archs]
         ),
         "environment": environment_section(io.read_json(layout.machine("environment.json"))),
     }

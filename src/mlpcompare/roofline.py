@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -62,6 +63,15 @@ def training_gemms(spec: ModelSpec, batch_size: int) -> list[Gemm]:
         gemms.append(Gemm(i, "weight_grad", a, batch_size, b))
         gemms.append(Gemm(i, "input_grad", batch_size, b, a))
     return gemms
+
+
+def arithmetic_intensity(layer_sizes: list[int], batch_size: int) -> float:
+    """FLOPs per byte of a training step's matrix products (float32 operands read, result
+    written once): low means memory- and overhead-bound, high means compute-bound."""
+    gemms = training_gemms(ModelSpec(layer_sizes[0], tuple(layer_sizes[1:-1]), layer_sizes[-1]),
+                           batch_size)  # fmt: skip
+    moved = sum(4 * (g.m * g.k + g.k * g.n + g.m * g.n) for g in gemms)
+    return sum(g.flops for g in gemms) / moved
 
 
 def is_run_by_trainers(gemm: Gemm) -> bool:
@@ -145,6 +155,52 @@ def entry(spec: ModelSpec, batch_size: int, settings: Settings, threads: int) ->
     gemms = training_gemms(spec, batch_size)
     timed = time_gemms(gemms, settings, sorted({1, threads}))
     return ceiling(spec, batch_size, gemms, timed)
+
+
+class RunCeiling:
+    """The ceiling measured inside a training job, in short slices between its epochs.
+
+    A ceiling timed minutes away from the epochs, in a job of its own, moves with a machine
+    whose speed drifts by +-30 %; timed between the epochs it is compared with, it moves with
+    them. Each slice times every product of one training step (:func:`training_gemms`, NumPy's
+    BLAS at 1 and at the job's threads, the better median kept, as :func:`time_gemms` does) for
+    a small budget, outside the epoch clock. CPU only: a GPU run needs its framework's own
+    matrix product on the GPU, which this does not time.
+    """
+
+    def __init__(self, spec: ModelSpec, batch_size: int, threads: int, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.batch_size = batch_size
+        self.thread_counts = sorted({1, threads})
+        self.calls = []
+        for gemm in training_gemms(spec, batch_size):
+            lhs, rhs = operands(gemm, rng)
+            out = np.empty((gemm.m, gemm.n), dtype=np.float32)
+            self.calls.append(partial(np.matmul, lhs, rhs, out=out))
+
+    def measure(self, budget_s: float) -> float:
+        """One slice: the ceiling in samples/s from each product's median call, every product
+        timed for about ``budget_s / products`` per thread count (at least 3 calls)."""
+        share = budget_s / (len(self.calls) * len(self.thread_counts))
+        per_step = 0.0
+        for call in self.calls:
+            best = math.inf
+            for threads in self.thread_counts:
+                with threadpoolctl.threadpool_limits(limits=threads):
+                    best = min(best, _median_call(call, share))
+            per_step += best
+        return self.batch_size / per_step
+
+
+def _median_call(call, seconds: float, min_calls: int = 3) -> float:
+    """Median seconds of ``call`` (after one untimed call) over ``seconds``, ``min_calls`` at least."""
+    call()
+    times, start = [], time.perf_counter()
+    while len(times) < min_calls or time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def find(roofline: dict, dataset: str, arch: str, batch_size: int) -> dict | None:

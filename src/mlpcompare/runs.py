@@ -12,8 +12,11 @@ import platform
 import resource
 import sys
 
-from mlpcompare import frameworks, io
+import numpy as np
+
+from mlpcompare import frameworks, io, spec
 from mlpcompare.logs import UserError
+from mlpcompare.roofline import RunCeiling
 from mlpcompare.spec import ModelSpec, TrainSpec
 from mlpcompare.training import fit
 
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 DIVERGENCE_FACTOR = 100.0
 HISTORY_COLUMNS = [
     "epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds",
+    "ceiling_samples_per_s",
 ]  # fmt: skip
 
 
@@ -65,7 +69,7 @@ def prepare_framework(name: str, threads: int, device: str):
 def model_spec_for(arch: dict, weights: dict, n_in: int) -> ModelSpec:
     """The network of ``arch`` for ``n_in`` inputs, as wide at the output as ``weights`` (an init
     file: ``W0, b0, ..., b{L-1}``, whose last bias has one entry per class)."""
-    n_out = weights[f"b{len(weights) // 2 - 1}"].shape[0]
+    n_out = weights[f"b{spec.n_linear_layers(weights) - 1}"].shape[0]
     return ModelSpec.from_config(arch, n_in, n_out)
 
 
@@ -80,6 +84,18 @@ def train_spec_for(training: dict, n_train: int) -> TrainSpec:
     return train_spec
 
 
+def ceiling_summary(history: list[dict], steady_samples_per_s: float) -> dict:
+    """The in-run ceiling over the epochs (median, quartiles) and this run's fraction of it."""
+    rates = [h["ceiling_samples_per_s"] for h in history if math.isfinite(h["ceiling_samples_per_s"])]
+    if not rates:
+        return {"ceiling_samples_per_s": None, "ceiling_q1": None, "ceiling_q3": None,
+                "roofline_fraction": None}  # fmt: skip
+    median = float(np.median(rates))
+    q1, q3 = (float(q) for q in np.percentile(rates, [25, 75]))
+    return {"ceiling_samples_per_s": median, "ceiling_q1": q1, "ceiling_q3": q3,
+            "roofline_fraction": steady_samples_per_s / median}  # fmt: skip
+
+
 def train(*, framework, split_path, init_path, arch, training, seed, device, threads, outputs):
     """Train ``framework`` on the split from the shared initial weights; write model, history, summary.
 
@@ -89,13 +105,25 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
     """
     module, used_device = prepare_framework(framework, threads, device)
     data = io.read_npz(split_path)
-    weights = io.read_npz(init_path)
+    trainer, summary = fit_run(
+        module, framework, data, io.read_npz(init_path), arch, training, seed,
+        device=used_device, threads=threads, history_path=outputs.history,
+    )  # fmt: skip
+    trainer.save(outputs.model)
+    io.write_json(summary, outputs.train)
+    return summary
+
+
+def fit_run(module, framework, data, weights, arch, training, seed, *, device, threads,
+            history_path):  # fmt: skip
+    """Train one seed in this process (framework already imported and pinned); write its
+    history to ``history_path``. Returns the trainer and the run's summary (train.json)."""
     n_train, n_in = data["x_train"].shape
     model_spec = model_spec_for(arch, weights, n_in)
     train_spec = train_spec_for(training, n_train)
     log.info(
         "%s: %s on %s, %d threads, %d training samples, %s",
-        framework, model_spec.layer_sizes, used_device, threads, n_train, train_spec,
+        framework, model_spec.layer_sizes, device, threads, n_train, train_spec,
     )  # fmt: skip
     trainer = module.Trainer(
         model_spec,
@@ -104,14 +132,17 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
         data["x_train"],
         data["y_train"],
         seed=seed,
-        device=used_device,
+        device=device,
     )
+    # The ceiling is timed on the device the run trains on: NumPy's BLAS for a CPU run; a GPU
+    # run's would need its framework's matrix product on the GPU, not measured (left blank).
+    ceiling = RunCeiling(model_spec, train_spec.batch_size, threads) if device == "cpu" else None
     result = fit(
         trainer, n_train, data["x_val"], data["y_val"], train_spec, seed,
         loss_limit=DIVERGENCE_FACTOR * math.log(model_spec.n_out),
+        ceiling=ceiling.measure if ceiling else None,
     )  # fmt: skip
-    trainer.save(outputs.model)
-    io.write_csv(result.history, outputs.history, HISTORY_COLUMNS)
+    io.write_csv(result.history, history_path, HISTORY_COLUMNS)
     summary = {
         "framework": framework,
         "status": result.status,
@@ -124,6 +155,7 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
         "first_epoch_seconds": result.first_epoch_seconds,
         "steady_samples_per_s": result.steady_samples_per_s,
         "time_to_target_s": result.time_to_target_s,
+        **ceiling_summary(result.history, result.steady_samples_per_s),
         "target_val_accuracy": train_spec.target_val_accuracy,
         "best_val_loss": min((h["val_loss"] for h in result.history), default=None),
         "best_val_accuracy": max((h["val_accuracy"] for h in result.history), default=None),
@@ -131,12 +163,11 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
         "layer_sizes": model_spec.layer_sizes,
         "n_parameters": model_spec.n_weights,
         "training": training,
-        "device": used_device,
+        "device": device,
         "threads": threads,
         **provenance(module),
     }
-    io.write_json(summary, outputs.train)
     log.info(
         "done: %s, %d epochs, best epoch %d", result.status, len(result.history), result.best_epoch
     )
-    return summary
+    return trainer, summary

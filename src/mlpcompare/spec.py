@@ -1,8 +1,9 @@
 """The one specification every framework implements.
 
-Everything that must be identical across NumPy, PyTorch and Keras lives here: layer sizes and
-activation, the initial weights, the mini-batch order, the loss, the optimizer constants and the
-weight-decay definition. The framework modules read these values; none of them chooses its own.
+Everything that must be identical across the frameworks lives here: layer sizes and activation,
+BatchNorm's conventions, the initial weights, the mini-batch order, the loss, the optimizer
+constants and the weight-decay definitions. The framework modules read these values; none of them
+chooses its own.
 
 Canonical weight layout: ``W{i}`` has shape ``(n_in, n_out)`` so a layer is ``x @ W + b``
 (the NumPy and Keras layout). PyTorch's ``Linear.weight`` is ``(n_out, n_in)``; the torch module
@@ -17,7 +18,20 @@ from itertools import pairwise
 import numpy as np
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+# Optimizers whose ``weight_decay`` is decoupled (applied to the weights, not added to the loss).
+DECOUPLED_DECAY = ("adamw",)
+
+# BatchNorm, one convention for every framework (a hidden layer is Linear -> BatchNorm ->
+# activation -> dropout). Momentum in PyTorch's form: running = (1 - m) * running + m * batch,
+# which is Keras' momentum 1 - m (keras_bn_momentum). The running variance is updated with the
+# batch's *biased* variance (divided by n, as Keras and the normalisation itself use), not
+# PyTorch's unbiased one, so every framework keeps the same running statistics.
+BN_MOMENTUM = 0.1
+BN_EPS = 1e-5
+# Canonical names of hidden layer i's BatchNorm arrays: trainable scale and shift, running stats.
+BN_PARAMS = ("gamma", "beta")
+BN_STATS = ("mean", "var")
 MONITORS = ("val_accuracy", "val_loss")
 
 
@@ -26,6 +40,9 @@ class ModelSpec:
     """Architecture: ``n_in -> hidden[0] -> ... -> hidden[-1] -> n_out``.
 
     ``dropout`` is the drop probability applied after every hidden activation (0 disables it).
+    ``batch_norm`` puts a BatchNorm between every hidden Linear layer and its activation
+    (conventions: ``BN_MOMENTUM``, ``BN_EPS``; arrays ``gamma{i}``, ``beta{i}``, ``mean{i}``,
+    ``var{i}`` of width ``hidden[i]``).
     """
 
     n_in: int
@@ -33,6 +50,7 @@ class ModelSpec:
     n_out: int
     activation: str = "relu"
     dropout: float = 0.0
+    batch_norm: bool = False
 
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
@@ -53,7 +71,8 @@ class ModelSpec:
     def n_weights(self) -> int:
         """Trainable parameters (weights and biases)."""
         sizes = self.layer_sizes
-        return sum(a * b + b for a, b in pairwise(sizes))
+        linear = sum(a * b + b for a, b in pairwise(sizes))
+        return linear + (2 * sum(self.hidden) if self.batch_norm else 0)
 
     @classmethod
     def from_config(cls, arch: dict, n_in: int, n_out: int) -> ModelSpec:
@@ -64,6 +83,7 @@ class ModelSpec:
             n_out=int(n_out),
             activation=arch.get("activation", "relu"),
             dropout=float(arch.get("dropout", 0.0)),
+            batch_norm=bool(arch.get("batch_norm", False)),
         )
 
 
@@ -71,9 +91,12 @@ class ModelSpec:
 class TrainSpec:
     """Optimisation recipe, identical for every framework.
 
-    ``weight_decay`` (lambda) is defined once, as an L2 penalty on the weight matrices only
-    (never the biases) added to the batch-mean loss: ``loss + lambda/2 * sum(W**2)``, whose
-    gradient is ``lambda * W``. :func:`keras_l2_factor` maps it to Keras' convention.
+    ``weight_decay`` (lambda) applies to the weight matrices only (never biases or BatchNorm's
+    gamma and beta). For ``sgd`` and ``adam`` it is an L2 penalty added to the batch-mean loss:
+    ``loss + lambda/2 * sum(W**2)``, whose gradient is ``lambda * W``; :func:`keras_l2_factor`
+    maps it to Keras' convention. For ``adamw`` it is decoupled (Loshchilov & Hutter), in
+    PyTorch's form: each step first shrinks ``W <- W * (1 - lr * lambda)`` with the step's
+    learning rate, then takes the Adam step on the loss without any penalty.
 
     The learning rate of epoch ``e`` (0-based) is ``lr * lr_decay**e`` (see :meth:`lr_at`).
     """
@@ -115,7 +138,10 @@ def init_weights(spec: ModelSpec, seed: int) -> dict[str, np.ndarray]:
     """He-normal initial weights (float32, canonical layout), zero biases.
 
     ``W{i}`` ~ N(0, 2 / fan_in) of shape (n_in, n_out); ``b{i}`` zeros of shape (n_out,).
-    Written once by the ``init`` rule and loaded by all three frameworks, so no framework's own
+    With ``batch_norm``, hidden layer i also gets ``gamma{i}`` ones, ``beta{i}`` zeros and its
+    running statistics ``mean{i}`` zeros and ``var{i}`` ones (drawing no random numbers, so the
+    weights equal those of the same network without BatchNorm).
+    Written once by the ``init`` rule and loaded by every framework, so no framework's own
     initialiser (or its random stream) ever decides the starting point.
     """
     rng = np.random.default_rng(seed)
@@ -125,7 +151,23 @@ def init_weights(spec: ModelSpec, seed: int) -> dict[str, np.ndarray]:
         std = np.sqrt(2.0 / fan_in)
         params[f"W{i}"] = (rng.standard_normal((fan_in, fan_out)) * std).astype(np.float32)
         params[f"b{i}"] = np.zeros(fan_out, dtype=np.float32)
+    if spec.batch_norm:
+        for i, width in enumerate(spec.hidden):
+            params[f"gamma{i}"] = np.ones(width, dtype=np.float32)
+            params[f"beta{i}"] = np.zeros(width, dtype=np.float32)
+            params[f"mean{i}"] = np.zeros(width, dtype=np.float32)
+            params[f"var{i}"] = np.ones(width, dtype=np.float32)
     return params
+
+
+def n_linear_layers(params: dict[str, np.ndarray]) -> int:
+    """How many Linear layers a canonical ``params`` dict holds (its ``W{i}`` arrays)."""
+    return sum(1 for name in params if name.startswith("W"))
+
+
+def keras_bn_momentum() -> float:
+    """Keras' BatchNormalization keeps ``momentum`` of the running value: ``1 - BN_MOMENTUM``."""
+    return 1.0 - BN_MOMENTUM
 
 
 def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The tables of one dataset x architecture over its runs: quality.csv (95 % CIs),
-significance.csv (McNemar), performance.csv (medians and IQR) and inference.csv.
+significance.csv (McNemar), performance.csv (medians and IQR), inference.csv and per_class.csv
+(precision, recall and F1 of each class).
 
 As in :mod:`mlpcompare.aggregate` (which loads the runs and holds the shared pieces), the table
 functions are pure (loaded runs in, a DataFrame out, NaN where a figure is undefined), diverged
@@ -37,9 +38,16 @@ PERFORMANCE_COLUMNS = [
     "framework", "n_ok", "train_time_s_median", "train_time_s_q1", "train_time_s_q3",
     "first_epoch_s_median", "train_samples_per_s_median", "train_samples_per_s_q1",
     "train_samples_per_s_q3", "epochs_median", "time_to_target_s_median", "reached_target",
-    "peak_rss_mb_train", "peak_rss_mb_inference",
+    "peak_rss_mb_train", "peak_rss_mb_inference", "n_parameters", "roofline_fraction_median",
+    "ceiling_samples_per_s_median", "ceiling_q1_median", "ceiling_q3_median",
 ]  # fmt: skip
-INFERENCE_COLUMNS = ["framework", "api", "batch_size", "n_ok", "p50_ms", "p90_ms", "samples_per_s"]
+INFERENCE_COLUMNS = [
+    "framework", "api", "batch_size", "n_ok", "p50_ms", "p90_ms", "samples_per_s",
+    "samples_per_s_q1", "samples_per_s_q3",
+]  # fmt: skip
+PER_CLASS_COLUMNS = [
+    "framework", "class", "support", "precision_mean", "recall_mean", "f1_mean", "f1_std",
+]  # fmt: skip
 SIGNIFICANCE_COLUMNS = [
     "seed", "framework_a", "framework_b", "n_test", "accuracy_a", "accuracy_b",
     "b", "c", "statistic", "p_value", "p_holm",
@@ -82,6 +90,13 @@ def performance_table(runs: list[dict]) -> pd.DataFrame:
         reached=("time_to_target_s", "count"),
         peak_rss_mb_train=("peak_rss_mb", "max"),
         peak_rss_mb_inference=("inference_peak_rss_mb", "max"),
+        n_parameters=("n_parameters", "max"),
+        # The in-run ceiling: each run's median and quartiles over its epochs, then the median
+        # over seeds, so the spread across epochs shows beside the fraction.
+        roofline_fraction_median=("roofline_fraction", "median"),
+        ceiling_samples_per_s_median=("ceiling_samples_per_s", "median"),
+        ceiling_q1_median=("ceiling_q1", "median"),
+        ceiling_q3_median=("ceiling_q3", "median"),
     )
     table = table.join(spread(by_framework["total_seconds"]).add_prefix("train_time_s_"))
     rates = spread(by_framework["steady_samples_per_s"]).add_prefix("train_samples_per_s_")
@@ -96,6 +111,28 @@ def inference_table(runs: list[dict]) -> pd.DataFrame:
     order = {name: i for i, name in enumerate(dict.fromkeys(run["framework"] for run in runs))}
     table = table.sort_values("framework", key=lambda names: names.map(order), kind="stable")
     return table.reset_index(drop=True)[INFERENCE_COLUMNS]
+
+
+def per_class_table(runs: list[dict]) -> pd.DataFrame:
+    """per_class.csv: per framework and class (metrics.json ``per_class``), the mean precision,
+    recall and F1 over the non-diverged seeds and the F1's standard deviation."""
+    rows = [
+        {"framework": run["framework"], "class": name, **scores}
+        for run in runs
+        if run["train"]["status"] == "ok"
+        for name, scores in run["metrics"]["per_class"].items()
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["framework", "class", "precision", "recall", "f1", "support"]
+    )
+    table = grouped(frame, ["framework", "class"]).agg(
+        support=("support", "first"),
+        precision_mean=("precision", "mean"),
+        recall_mean=("recall", "mean"),
+        f1_mean=("f1", "mean"),
+        f1_std=("f1", "std"),
+    )
+    return table.reset_index()[PER_CLASS_COLUMNS]
 
 
 def significance_table(runs: list[dict], predictions: Mapping[tuple, dict]) -> pd.DataFrame:
@@ -155,6 +192,7 @@ def write_tables(runs: list[Mapping], layout: Layout, outputs) -> None:
         "significance": (significance_table(loaded, predictions), SIGNIFICANCE_COLUMNS),
         "performance": (performance_table(loaded), PERFORMANCE_COLUMNS),
         "inference": (inference_table(loaded), INFERENCE_COLUMNS),
+        "per_class": (per_class_table(loaded), PER_CLASS_COLUMNS),
     }
     for name in ARCH_TABLES:
         table, columns = made[name]

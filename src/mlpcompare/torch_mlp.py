@@ -6,16 +6,19 @@ data to the device once and indexes it with the shared permutation, and an :func
 (initial weights, batch order, loss, optimizer constants, weight decay) comes from
 :mod:`mlpcompare.spec`; nothing here chooses its own.
 
-Weight decay: our loss is ``cross_entropy + wd/2 * sum(W**2)`` over the weight matrices only.
-Its gradient ``wd * W`` is exactly what torch's ``weight_decay`` adds to ``W.grad`` before the
-Adam moments or the SGD momentum (coupled L2), so the optimizer applies it with
-``weight_decay=wd`` on the weights' parameter group and 0 on the biases'. The penalty is computed
-only for the loss we report; it never enters autograd.
+Weight decay touches the weight matrices only, through torch's ``weight_decay`` on the weights'
+parameter group (0 on the group of biases, gamma and beta). For ``sgd`` and ``adam`` our loss is
+``cross_entropy + wd/2 * sum(W**2)``: its gradient ``wd * W`` is exactly what torch's
+``weight_decay`` adds to ``W.grad`` before the Adam moments or the SGD momentum (coupled L2). The
+penalty is computed only for the loss we report; it never enters autograd. For ``adamw``,
+``torch.optim.AdamW`` shrinks ``W`` by ``(1 - lr * wd)`` before its Adam step, which is the spec's
+decoupled decay, and the reported loss has no penalty.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 from collections.abc import Callable
 
@@ -25,7 +28,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from mlpcompare.io import atomic_path
-from mlpcompare.spec import ModelSpec, TrainSpec, canonical_from_torch, torch_layout
+from mlpcompare.spec import (
+    BN_EPS,
+    BN_MOMENTUM,
+    BN_PARAMS,
+    BN_STATS,
+    DECOUPLED_DECAY,
+    ModelSpec,
+    TrainSpec,
+    canonical_from_torch,
+    torch_layout,
+)
 
 MODEL_FILE = "model.pt"
 EVAL_CHUNK = 8192  # rows per forward pass in inference: bounds activation memory on big sets
@@ -56,12 +69,55 @@ class Dropout(nn.Module):
         return x * keep.mul_(1 / (1 - self.p))
 
 
-class MLP(nn.Module):
-    """``n_in -> hidden... -> n_out``: Linear, activation, Dropout (if p > 0) per hidden layer.
+class BatchNorm(nn.Module):
+    """BatchNorm over the features of ``(n, width)``, to the spec's conventions.
 
-    Input ``(n, n_in)`` float32, output logits ``(n, n_out)``. Parameters are set from the
-    canonical dict with :meth:`load_canonical`, never by torch's own initialiser.
-    ``dropout`` : the dropout module class (``nn.Dropout`` for the idiomatic variant).
+    Trainable ``gamma`` and ``beta`` are Parameters; the running ``mean`` and ``var`` are buffers,
+    so they are in the state dict (saved with the model) and follow it to its device. The
+    attribute names are the canonical ones (:data:`~mlpcompare.spec.BN_PARAMS`,
+    :data:`~mlpcompare.spec.BN_STATS`). ``nn.BatchNorm1d`` is not used: it updates the running
+    variance with the *unbiased* batch variance (divided by n - 1), where the spec, Keras and
+    the normalisation itself use the biased one (divided by n).
+    """
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(width))
+        self.beta = nn.Parameter(torch.zeros(width))
+        self.register_buffer("mean", torch.zeros(width))
+        self.register_buffer("var", torch.ones(width))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return F.batch_norm(
+                z, self.mean, self.var, self.gamma, self.beta, training=False, eps=BN_EPS
+            )
+        # torch's own kernel (what F.batch_norm calls) normalises with the batch's biased
+        # variance; no running stats are passed, so it leaves them to _update_running_stats.
+        # F.batch_norm itself refuses a one-row batch, which the spec defines (variance 0,
+        # output beta) and a last partial batch can be.
+        normalised = torch.batch_norm(
+            z, self.gamma, self.beta, None, None, True, 0.0, BN_EPS, torch.backends.cudnn.enabled
+        )
+        self._update_running_stats(z)
+        return normalised
+
+    @torch.no_grad()
+    def _update_running_stats(self, z: torch.Tensor) -> None:
+        """``running = (1 - m) * running + m * batch`` with the batch's biased variance."""
+        var, mean = torch.var_mean(z, dim=0, correction=0)
+        self.mean.mul_(1 - BN_MOMENTUM).add_(mean, alpha=BN_MOMENTUM)
+        self.var.mul_(1 - BN_MOMENTUM).add_(var, alpha=BN_MOMENTUM)
+
+
+class MLP(nn.Module):
+    """``n_in -> hidden... -> n_out``: Linear, BatchNorm (if on), activation, Dropout (if p > 0)
+    per hidden layer.
+
+    Input ``(n, n_in)`` float32, output logits ``(n, n_out)``. Parameters (and BatchNorm's
+    running statistics) are set from the canonical dict with :meth:`load_canonical`, never by
+    torch's own initialiser. ``dropout`` : the dropout module class (``nn.Dropout`` for the
+    idiomatic variant).
     """
 
     def __init__(self, spec: ModelSpec, dropout: type[nn.Module] = Dropout):
@@ -70,59 +126,80 @@ class MLP(nn.Module):
         self.hidden = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(sizes[:-2], sizes[1:-1], strict=True)
         )
+        # Identity holds no state, so a model without BatchNorm keeps its state dict's keys.
+        self.norms = nn.ModuleList(
+            BatchNorm(width) if spec.batch_norm else nn.Identity() for width in spec.hidden
+        )
         self.output = nn.Linear(sizes[-2], sizes[-1])
         self.activation = _ACTIVATIONS[spec.activation]()
         self.dropout = dropout(spec.dropout) if spec.dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.hidden:
-            x = self.dropout(self.activation(layer(x)))
+        for layer, norm in zip(self.hidden, self.norms, strict=True):
+            x = self.dropout(self.activation(norm(layer(x))))
         return self.output(x)
 
     def linears(self) -> list[nn.Linear]:
         """The Linear layers in order; layer ``i`` holds canonical ``W{i}``, ``b{i}``."""
         return [*self.hidden, self.output]
 
+    def canonical_tensors(self) -> dict[str, torch.Tensor]:
+        """Canonical name -> the tensor holding it, in torch layout (``W{i}`` is transposed)."""
+        tensors = {}
+        for i, layer in enumerate(self.linears()):
+            tensors[f"W{i}"], tensors[f"b{i}"] = layer.weight, layer.bias
+        for i, norm in enumerate(self.norms):
+            if isinstance(norm, BatchNorm):
+                tensors.update({f"{name}{i}": getattr(norm, name) for name in BN_PARAMS + BN_STATS})
+        return tensors
+
     @torch.no_grad()
     def load_canonical(self, params: dict[str, np.ndarray]) -> None:
         """Copy canonical weights in, in place (the optimizer keeps pointing at the same tensors)."""
-        torch_params = torch_layout(params)
-        for i, layer in enumerate(self.linears()):
-            for name, tensor in ((f"W{i}", layer.weight), (f"b{i}", layer.bias)):
-                value = torch.from_numpy(np.asarray(torch_params[name], dtype=np.float32))
-                # copy_ broadcasts, so a wrong layout could slip through silently without this.
-                if value.shape != tensor.shape:
-                    shapes = f"{tuple(value.shape)}, expected {tuple(tensor.shape)}"
-                    raise ValueError(f"{name} has torch shape {shapes}")
-                tensor.copy_(value)
+        tensors = self.canonical_tensors()
+        # An array this model has no place for (BatchNorm's, say) must not be dropped silently.
+        if params.keys() != tensors.keys():
+            raise ValueError(
+                f"canonical arrays {sorted(params)} do not match the model's {sorted(tensors)}"
+            )
+        for name, value in torch_layout(params).items():
+            tensor = tensors[name]
+            value = torch.from_numpy(np.asarray(value, dtype=np.float32))
+            # copy_ broadcasts, so a wrong layout could slip through silently without this.
+            if value.shape != tensor.shape:
+                shapes = f"{tuple(value.shape)}, expected {tuple(tensor.shape)}"
+                raise ValueError(f"{name} has torch shape {shapes}")
+            tensor.copy_(value)
 
     def canonical_weights(self) -> dict[str, np.ndarray]:
-        """Current parameters in canonical layout, as float32 NumPy copies."""
-        torch_params = {}
-        for i, layer in enumerate(self.linears()):
-            torch_params[f"W{i}"] = layer.weight.detach().cpu().numpy()
-            torch_params[f"b{i}"] = layer.bias.detach().cpu().numpy()
+        """Current parameters and running statistics in canonical layout, as float32 copies."""
+        torch_params = {
+            name: tensor.detach().cpu().numpy() for name, tensor in self.canonical_tensors().items()
+        }
         return canonical_from_torch(torch_params)
 
 
 def build_optimizer(model: MLP, train_spec: TrainSpec, fused: bool = True) -> torch.optim.Optimizer:
-    """Adam or SGD with two groups: weights decayed by ``train_spec.weight_decay``, biases not.
+    """SGD, Adam or AdamW with two groups: the weight matrices decayed by
+    ``train_spec.weight_decay``; biases, gamma and beta not.
 
+    The same groups serve both forms of decay: Adam and SGD add ``wd * W`` to the gradient
+    (coupled L2), AdamW shrinks ``W`` by ``(1 - lr * wd)`` before its step (decoupled).
     ``fused=True`` runs each parameter's update as one kernel: on CPU it is the same formula as
     the per-op implementation (float64 results are identical, float32 within an ulp), it is
     elementwise and so deterministic, and it made a training epoch about 20 % faster here.
     The learning rate is a placeholder: every step sets the caller's ``lr`` (see ``_set_lr``).
     """
-    layers = model.linears()
+    weights = [layer.weight for layer in model.linears()]
+    decayed = {id(weight) for weight in weights}
     groups = [
-        {"params": [layer.weight for layer in layers], "weight_decay": train_spec.weight_decay},
-        {"params": [layer.bias for layer in layers], "weight_decay": 0.0},
+        {"params": weights, "weight_decay": train_spec.weight_decay},
+        {"params": [p for p in model.parameters() if id(p) not in decayed], "weight_decay": 0.0},
     ]
-    if train_spec.optimizer == "adam":
+    if train_spec.optimizer in ("adam", "adamw"):
+        adam = torch.optim.AdamW if train_spec.optimizer == "adamw" else torch.optim.Adam
         betas = (train_spec.beta1, train_spec.beta2)
-        return torch.optim.Adam(
-            groups, lr=train_spec.lr, betas=betas, eps=train_spec.eps, fused=fused
-        )
+        return adam(groups, lr=train_spec.lr, betas=betas, eps=train_spec.eps, fused=fused)
     return torch.optim.SGD(groups, lr=train_spec.lr, momentum=train_spec.momentum, fused=fused)
 
 
@@ -163,7 +240,9 @@ class Trainer:
         torch.manual_seed(seed)
         self.device = torch.device(resolve_device(device))
         self.batch_size = train_spec.batch_size
-        self.weight_decay = train_spec.weight_decay
+        # The L2 penalty's weight in the reported loss: none where the decay is decoupled.
+        decoupled = train_spec.optimizer in DECOUPLED_DECAY
+        self.penalty_weight = 0.0 if decoupled else train_spec.weight_decay
         self.model = MLP(model_spec)
         self.model.load_canonical(weights)
         self.model.to(self.device)
@@ -180,7 +259,7 @@ class Trainer:
         return loss.item()
 
     def train_epoch(self, order: np.ndarray, lr: float) -> tuple[float, float]:
-        """Batches of ``order`` at rate ``lr``; sample-weighted mean loss (with penalty) and accuracy."""
+        """Batches of ``order`` at rate ``lr``; sample-weighted mean loss (with any L2 penalty) and accuracy."""
         self.model.train()
         self._set_lr(lr)
         index = torch.as_tensor(order, dtype=torch.int64, device=self.device)  # once per epoch
@@ -214,23 +293,23 @@ class Trainer:
             torch.save(state, tmp)
 
     def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One optimizer step; the loss before it (with penalty) and the correct count, on device."""
+        """One optimizer step; the loss before it (with any L2 penalty) and the correct count, on device."""
         penalty = self._penalty()  # at the weights the gradient is taken at, before the update
         self.optimizer.zero_grad(set_to_none=True)
         logits = self.model(xb)
         loss = F.cross_entropy(logits, yb)
         loss.backward()
-        self.optimizer.step()  # adds weight_decay * W to the weights' gradients (see module doc)
+        self.optimizer.step()  # applies weight_decay to the weight matrices (see module doc)
         correct = (logits.detach().argmax(dim=1) == yb).sum()
         return loss.detach() + penalty, correct
 
     @torch.no_grad()
     def _penalty(self) -> torch.Tensor | float:
-        """``wd/2 * sum(W**2)`` over the weight matrices, for the reported loss only."""
-        if not self.weight_decay:
+        """``wd/2 * sum(W**2)`` over the weight matrices, for the reported loss only (0 for adamw)."""
+        if not self.penalty_weight:
             return 0.0
         squares = torch.stack([layer.weight.square().sum() for layer in self.model.linears()])
-        return self.weight_decay / 2 * squares.sum()
+        return self.penalty_weight / 2 * squares.sum()
 
     def _set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
@@ -255,13 +334,50 @@ class Predictor:
         return predict(self.model, x).cpu().numpy()
 
     def inference_apis(self) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-        """Named ways to run inference for the benchmark; each includes host -> device and back."""
-        return {"module_call_no_grad": self._module_call_no_grad}
+        """Named ways to run inference for the benchmark; each includes host -> device and back.
+
+        ``inference_mode`` is the serving path: no autograd bookkeeping at all (no version
+        counters or views tracked), where ``no_grad`` only stops recording. ``torch.compile`` is
+        not offered: on the CPU it took ~37 s to compile this MLP and was slower afterwards
+        (15 ms against 0.14 ms at batch 1, 0.59 against 0.47 ms at 256, measured on 2 cores).
+        """
+        return {
+            "module_call_no_grad": self._module_call_no_grad,
+            "inference_mode": self._inference_mode,
+        }
+
+    def export_onnx(self, path: str) -> str:
+        """Write the model as ONNX to ``path`` with ``torch.onnx.export``; returns how.
+
+        The ``torch.export``-based exporter (torch's default; the TorchScript one is deprecated
+        and to be removed), from a CPU copy: ONNX Runtime serves it on the CPU. The batch
+        dimension is dynamic, so one file serves every batch size.
+        """
+        model = copy.deepcopy(self.model).cpu().eval()
+        # Two rows: torch.export specialises a dimension of size 0 or 1 to a constant.
+        example = (torch.zeros(2, model.linears()[0].in_features),)
+        program = torch.onnx.export(
+            model,
+            example,
+            dynamo=True,
+            input_names=["x"],
+            output_names=["logits"],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            verbose=False,
+        )
+        with atomic_path(path, suffix=".onnx") as tmp:
+            program.save(str(tmp), external_data=False)  # one file, weights inside
+        return "torch.onnx.export(dynamo=True)"
 
     def _module_call_no_grad(self, x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             logits = self.model(torch.as_tensor(x, dtype=torch.float32, device=self.device))
             return logits.cpu().numpy()  # .cpu() waits for the device, so timings are complete
+
+    def _inference_mode(self, x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            logits = self.model(torch.as_tensor(x, dtype=torch.float32, device=self.device))
+            return logits.cpu().numpy()
 
 
 def load_model(path: str, model_spec: ModelSpec, device: str) -> Predictor:

@@ -11,12 +11,19 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from mlpcompare.spec import TrainSpec, batch_order
+
+# The in-run ceiling's slice after each epoch: this share of the epoch's time, within bounds
+# (a few calls of each product at least; never long next to a big model's epoch).
+CEILING_SHARE = 0.05
+CEILING_MIN_S = 0.002
+CEILING_MAX_S = 0.5
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +90,7 @@ def fit(
     train_spec: TrainSpec,
     seed: int,
     loss_limit: float = math.inf,
+    ceiling: Callable[[float], float] | None = None,
 ) -> FitResult:
     """Train with the shared batch order, schedule and early stopping; keep the best weights.
 
@@ -91,6 +99,10 @@ def fit(
     run stops and the weights of the best epoch are restored. A training or validation loss that
     is not finite or exceeds ``loss_limit`` stops the run as diverged (no exception): the caller
     records it and moves on.
+
+    ``ceiling`` (a :meth:`mlpcompare.roofline.RunCeiling.measure`), when given, is called after
+    every epoch, outside the epoch clock and the time-to-target clock, with a budget of
+    CEILING_SHARE of that epoch's time; its samples/s go into the history.
     """
     result = FitResult()
     # Scores are "higher is better": the loss enters negated.
@@ -106,6 +118,8 @@ def fit(
         epoch_s = time.perf_counter() - t0
         val_loss, val_acc = trainer.evaluate(x_val, y_val)
         wall += time.perf_counter() - t0
+        budget = min(CEILING_MAX_S, max(CEILING_MIN_S, CEILING_SHARE * epoch_s))
+        ceiling_rate = ceiling(budget) if ceiling else math.nan
         result.history.append(
             {
                 "epoch": epoch + 1,
@@ -115,6 +129,7 @@ def fit(
                 "val_loss": val_loss,
                 "val_accuracy": val_acc,
                 "epoch_seconds": epoch_s,
+                "ceiling_samples_per_s": ceiling_rate,
             }
         )
         result.total_seconds += epoch_s

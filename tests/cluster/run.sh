@@ -16,7 +16,7 @@ SNAKEMAKE="${SNAKEMAKE:-$REPO/.venv/bin/snakemake}"
 SNAKEMAKE="$(cd "$(dirname "$SNAKEMAKE")" && pwd)/$(basename "$SNAKEMAKE")" # jobs run elsewhere
 PYTHON="$(dirname "$SNAKEMAKE")/python"
 WORK="${CLUSTER_WORKDIR:-/tmp/mlpcompare-cluster}"
-TIMEOUT="${CLUSTER_TIMEOUT:-420}"
+TIMEOUT="${CLUSTER_TIMEOUT:-600}"
 export SLURM_STATE_DIR="${SLURM_STATE_DIR:-/tmp/mlpcompare-slurm}"
 T0=$SECONDS
 say() { echo "test-cluster: [$((SECONDS - T0)) s] $*"; }
@@ -32,8 +32,8 @@ threads: 1
 gpu_jobs: [torch, jax]
 training: {epochs: 5}
 bench: {batch_sizes: [32], full_test_set: false, warmup_calls: 5, min_repeats: 5,
-        min_seconds: 0.05, rounds: 1}'
-GPU_RULE='_(torch|jax)$'               # the rules gpu_jobs: [torch, jax] tags
+        min_seconds: 0.05, rounds: 1, import_repeats: 1}'
+GPU_RULE='^(train|evaluate|idiomatic)_(torch|jax)$' # the rules gpu_jobs: [torch, jax] tags
 FRAMEWORK_RULE='^(train|evaluate|idiomatic)_'       # threads: 1 -> --cpus-per-task=1
 
 copy_repo() { # DEST: the working tree as git sees it (tracked and untracked, not ignored)

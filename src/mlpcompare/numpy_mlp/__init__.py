@@ -1,7 +1,7 @@
 """The MLP written from scratch in NumPy: the reference the frameworks are compared against.
 
 Read in this order: :mod:`.layers` (forward and backward of each layer), :mod:`.losses`
-(softmax cross-entropy), :mod:`.model` (the layers chained), :mod:`.optim` (SGD and Adam),
+(softmax cross-entropy), :mod:`.model` (the layers chained), :mod:`.optim` (SGD, Adam and AdamW),
 :mod:`.trainer` (the training front end) and :mod:`.runtime` (threads and device).
 """
 

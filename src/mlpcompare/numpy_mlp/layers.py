@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlpcompare.spec import BN_EPS, BN_MOMENTUM
+
 
 class Layer:
     """Base class: a layer without parameters."""
@@ -92,6 +94,80 @@ class Linear(Layer):
         W = self.params["W"]
         dx = self.buffer("dx", (len(grad), W.shape[0]), grad.dtype, training=True)
         return np.matmul(grad, W.T, out=dx)
+
+
+class BatchNorm(Layer):
+    """Batch normalisation of each unit, ``y = gamma * (z - mu) / sqrt(var + BN_EPS) + beta``.
+
+    gamma, beta : trainable scale and shift, shape (d,); mean, var : running statistics, (d,).
+    dgamma, dbeta : where backward writes the gradients (new zero arrays if not given).
+    All arrays are used as given (not copied): the optimizer and :meth:`forward` update them in
+    place.
+
+    In training mode ``mu`` and ``var`` are the batch's mean and *biased* variance (divided by n),
+    and each forward pass moves the running statistics towards them by ``BN_MOMENTUM`` (the
+    convention of :mod:`mlpcompare.spec`). In inference mode the running statistics are used.
+    """
+
+    def __init__(
+        self,
+        gamma: np.ndarray,
+        beta: np.ndarray,
+        mean: np.ndarray,
+        var: np.ndarray,
+        dgamma: np.ndarray | None = None,
+        dbeta: np.ndarray | None = None,
+    ):
+        super().__init__()
+        self.params = {"gamma": gamma, "beta": beta}
+        self.grads = {
+            "gamma": np.zeros_like(gamma) if dgamma is None else dgamma,
+            "beta": np.zeros_like(beta) if dbeta is None else dbeta,
+        }
+        self.stats = {"mean": mean, "var": var}
+        self.xhat: np.ndarray | None = None  # cache: the normalised input, (n, d)
+        self.inv_std: np.ndarray | None = None  # cache: 1 / sqrt(batch var + eps), (d,)
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        """(n, d) -> (n, d)."""
+        if not training:
+            mean, var = self.stats["mean"], self.stats["var"]
+            return self.params["gamma"] * (x - mean) / np.sqrt(var + BN_EPS) + self.params["beta"]
+        mu = x.mean(axis=0)
+        xhat = self.xhat = self.buffer("xhat", x.shape, x.dtype, training)
+        np.subtract(x, mu, out=xhat)
+        batch_var = np.einsum("ij,ij->j", xhat, xhat) / len(x)  # biased: divided by n
+        self.inv_std = 1 / np.sqrt(batch_var + BN_EPS)
+        xhat *= self.inv_std
+        self._update_running_stats(mu, batch_var)
+        out = self.buffer("out", x.shape, x.dtype, training)
+        np.multiply(xhat, self.params["gamma"], out=out)
+        out += self.params["beta"]
+        return out
+
+    def _update_running_stats(self, mu: np.ndarray, batch_var: np.ndarray) -> None:
+        """``running = (1 - BN_MOMENTUM) * running + BN_MOMENTUM * batch``, in place."""
+        for running, batch in ((self.stats["mean"], mu), (self.stats["var"], batch_var)):
+            running *= 1 - BN_MOMENTUM
+            running += BN_MOMENTUM * batch
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        """dY (n, d) -> dZ (n, d), in place in ``grad``, by the compact formula::
+
+            dgamma = sum(dY * xhat)        dbeta = sum(dY)        (sums over the batch)
+            dZ = gamma * inv_std * (dY - dbeta / n - xhat * dgamma / n)
+
+        (the chain rule through the batch mean and variance, collected into two batch sums).
+        """
+        n, xhat = len(grad), self.xhat
+        dgamma, dbeta = self.grads["gamma"], self.grads["beta"]
+        tmp = self.buffer("tmp", grad.shape, grad.dtype, training=True)
+        np.multiply(grad, xhat, out=tmp).sum(axis=0, out=dgamma)
+        grad.sum(axis=0, out=dbeta)
+        grad -= dbeta / n
+        grad -= np.multiply(xhat, dgamma / n, out=tmp)
+        grad *= self.params["gamma"] * self.inv_std
+        return grad
 
 
 class ReLU(Layer):

@@ -1,6 +1,6 @@
-"""SGD with momentum and Adam, written out as formulas.
+"""SGD with momentum, Adam and AdamW, written out as formulas.
 
-Both optimizers hold references to the model's parameter arrays and update them IN PLACE, so the
+The optimizers hold references to the model's parameter arrays and update them IN PLACE, so the
 layers see the new values without any copying. All buffers are allocated once, up front: each
 update is computed in a scratch array through ``out=`` arguments, because allocating fresh
 (n_in, n_out) temporaries every step (page faults on every allocation) cost several times more
@@ -12,9 +12,10 @@ all its weights as ONE flat array (see ``MLP.flat_params``): a dozen NumPy calls
 of a dozen per layer. (Splitting the passes over two threads was measured too: slower, as both
 threads wait on the same memory.)
 
-Weight decay is the coupled L2 form shared by all three frameworks: the gradient of
-``weight_decay / 2 * sum(W**2)`` is added to the gradient, ``g + weight_decay * W``, for the weight
-matrices only (names starting with ``W``), never the biases (``b``).
+Weight decay touches the weight matrices only (names starting with ``W``), never the biases or
+BatchNorm's gamma and beta. For SGD and Adam it is the coupled L2 form: the gradient of
+``weight_decay / 2 * sum(W**2)`` is added to the gradient, ``g + weight_decay * W``. AdamW decouples
+it: ``W <- W * (1 - lr * weight_decay)`` before an Adam step on the gradient without penalty.
 """
 
 from __future__ import annotations
@@ -134,11 +135,43 @@ class Adam(Optimizer):
         return m, v
 
 
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter; torch.optim.AdamW's form)::
+
+        W <- W * (1 - lr * weight_decay)         (weight matrices only, this step's lr)
+        then the Adam step of :class:`Adam` on the gradient of the loss WITHOUT any penalty.
+
+    Biases and BatchNorm's gamma and beta are not decayed (the model keeps them apart from ``W``).
+    """
+
+    def __init__(
+        self,
+        params: dict[str, np.ndarray],
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
+    ):
+        # No coupled decay: the Adam part must see the loss's own gradient.
+        super().__init__(params, beta1, beta2, eps, weight_decay=0.0)
+        self.decoupled_decay = weight_decay
+
+    def step(self, grads: dict[str, np.ndarray], lr: float) -> None:
+        if self.decoupled_decay:
+            for name, p in self.params.items():
+                if name.startswith("W"):
+                    p *= 1 - lr * self.decoupled_decay
+        super().step(grads, lr)
+
+
+ADAM_VARIANTS = {"adam": Adam, "adamw": AdamW}
+
+
 def make_optimizer(train_spec: TrainSpec, params: dict[str, np.ndarray]) -> SGD | Adam:
     """The optimizer ``train_spec`` names, bound to ``params``."""
     if train_spec.optimizer == "sgd":
         return SGD(params, momentum=train_spec.momentum, weight_decay=train_spec.weight_decay)
-    return Adam(
+    return ADAM_VARIANTS[train_spec.optimizer](
         params,
         beta1=train_spec.beta1,
         beta2=train_spec.beta2,

@@ -1,0 +1,18 @@
+# `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from pathlib import Path
+
+from mlpcompare import devexp, logs
+from mlpcompare.layout import RESULTS
+
+# The checkout the workflow runs from (scripts/ is one of its folders).
+REPO = Path(snakemake.scriptdir).parent
+logs.to_file(snakemake.log[0])
+with logs.one_line_errors():
+    devexp.write_devexp(
+        names=snakemake.params.frameworks,
+        runs=snakemake.params.runs,
+        idiomatic=snakemake.params.idiomatic,
+        repo=REPO,
+        layout=RESULTS,
+        output=snakemake.output[0],
+    )

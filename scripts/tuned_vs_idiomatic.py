@@ -1,0 +1,8 @@
+# `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
+from mlpcompare import aggregate, layout, logs
+
+logs.to_file(snakemake.log[0])
+with logs.one_line_errors():
+    aggregate.write_idiomatic(
+        snakemake.params.runs, snakemake.params.idiomatic, layout.RESULTS, snakemake.output[0]
+    )

@@ -1,0 +1,419 @@
+"""The report's closing section, computed: every sentence is made from the tables under
+``results/`` and states its figures with their uncertainty; a claim the data does not support is
+not made (the sentence says so instead).
+
+Per dataset x architecture: which framework trains fastest (performance.csv: median samples/s
+and interquartile range over seeds), which infers fastest at each batch size (inference.csv: the
+best API of each framework), whether the accuracies differ (quality.csv: 95 % intervals;
+significance.csv: McNemar, Holm-adjusted), how much slower the idiomatic path trains
+(throughput.csv); over the code: lines, hand-written parts and time to a first result
+(devexp.csv). "When to use which" turns those into rules, each citing its figures.
+
+Two figures "differ beyond the seeds' spread" when their interquartile ranges over seeds do not
+overlap; accuracy differs "significantly" when a McNemar test has a Holm-adjusted p below
+:data:`ALPHA`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlpcompare import io
+from mlpcompare.layout import Layout
+
+ALPHA = 0.05
+
+
+@dataclass
+class Group:
+    """The tables of one dataset x architecture (rows as read, raw text)."""
+
+    dataset: str
+    arch: str
+    quality: list[dict]
+    significance: list[dict]
+    performance: list[dict]
+    inference: list[dict]
+    throughput: list[dict] = field(default_factory=list)
+    idiomatic: list[dict] = field(default_factory=list)  # idiomatic.csv rows (variant on)
+
+
+def _num(text: str) -> float | None:
+    return None if text in ("", None) else float(text)
+
+
+def rate(value: float) -> str:
+    """A throughput: 77,573 samples/s."""
+    return f"{value:,.0f}"
+
+
+def pct(value: float, digits: int = 2) -> str:
+    return f"{100 * value:.{digits}f} %"
+
+
+def seconds(value: float) -> str:
+    return f"{value:.3g} s"
+
+
+def names(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+# --- one dataset x architecture --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A framework's median and interquartile range of a rate (higher is better)."""
+
+    framework: str
+    median: float
+    q1: float
+    q3: float
+    detail: str = ""
+
+
+def fastest(entries: list[Ranked]) -> tuple[Ranked, Ranked | None, bool]:
+    """The fastest entry, the runner-up and whether their interquartile ranges are apart."""
+    ranked = sorted(entries, key=lambda e: e.median, reverse=True)
+    best, second = ranked[0], (ranked[1] if len(ranked) > 1 else None)
+    return best, second, second is not None and best.q1 > second.q3
+
+
+def speed_sentence(what: str, entries: list[Ranked]) -> str | None:
+    """ "<framework> <what> fastest: ..." with the runner-up and whether the seeds separate them."""
+    if not entries:
+        return None
+    best, second, apart = fastest(entries)
+    lead = (
+        f"{best.framework} {what} fastest: {rate(best.median)} samples/s"
+        f"{best.detail} (IQR over seeds {rate(best.q1)}–{rate(best.q3)})"
+    )
+    if second is None:
+        return lead + "."
+    ratio = best.median / second.median
+    verdict = (
+        "the interquartile ranges do not overlap, so the difference exceeds the seeds' spread"
+        if apart
+        else "the interquartile ranges overlap, so the seeds do not separate the two"
+    )
+    return (
+        f"{lead}, {ratio:.2f}× the next, {second.framework} ({rate(second.median)}{second.detail}; "
+        f"IQR {rate(second.q1)}–{rate(second.q3)}); {verdict}."
+    )
+
+
+def training_entries(group: Group) -> list[Ranked]:
+    return [
+        Ranked(row["framework"], *(float(row[f"train_samples_per_s_{k}"]) for k in ("median", "q1", "q3")))
+        for row in group.performance
+        if row["train_samples_per_s_median"] != ""
+    ]  # fmt: skip
+
+
+def inference_entries(group: Group) -> dict[int, list[Ranked]]:
+    """Per batch size: each framework's best API (highest median samples/s)."""
+    best: dict[int, dict[str, dict]] = {}
+    for row in group.inference:
+        batch, fw = int(row["batch_size"]), row["framework"]
+        if fw not in best.setdefault(batch, {}) or float(row["samples_per_s"]) > float(
+            best[batch][fw]["samples_per_s"]
+        ):
+            best[batch][fw] = row
+    return {
+        batch: [
+            Ranked(
+                fw,
+                float(r["samples_per_s"]),
+                float(r["samples_per_s_q1"]),
+                float(r["samples_per_s_q3"]),
+                f" with {r['api']}",
+            )
+            for fw, r in rows.items()
+        ]  # fmt: skip
+        for batch, rows in sorted(best.items())
+    }
+
+
+def accuracy_sentences(group: Group) -> list[str]:
+    """The accuracy range with intervals, then what McNemar's tests (Holm) say."""
+    rows = [r for r in group.quality if r["accuracy_mean"] != ""]
+    if not rows:
+        return ["Every run diverged: there is no accuracy to compare."]
+    rows.sort(key=lambda r: float(r["accuracy_mean"]))
+    low, high = rows[0], rows[-1]
+
+    def interval(row):
+        if row["accuracy_ci_low"] == "":
+            return "one seed, no interval"
+        return f"95 % CI {pct(float(row['accuracy_ci_low']))}–{pct(float(row['accuracy_ci_high']))}"
+
+    text = [
+        f"Mean test accuracy ranges from {pct(float(low['accuracy_mean']))} "
+        f"({low['framework']}, {interval(low)}) to {pct(float(high['accuracy_mean']))} "
+        f"({high['framework']}, {interval(high)})."
+    ]
+    tests = [r for r in group.significance if r["p_holm"] != ""]
+    if not tests:
+        return [*text, "No McNemar test could be made (a diverged run in every pair)."]
+    significant = [r for r in tests if float(r["p_holm"]) < ALPHA]
+    if not significant:
+        smallest = min(tests, key=lambda r: float(r["p_holm"]))
+        return [
+            *text,
+            f"None of the {len(tests)} McNemar tests (framework pairs × seeds) is significant at "
+            f"{ALPHA:g} after Holm's correction (smallest adjusted p = "
+            f"{float(smallest['p_holm']):.3g}, {smallest['framework_a']} vs "
+            f"{smallest['framework_b']}, seed {smallest['seed']}): the data show no accuracy "
+            "difference between these frameworks.",
+        ]
+    found = []
+    for r in significant:
+        better, worse = (
+            (r["framework_a"], r["framework_b"])
+            if float(r["accuracy_a"]) > float(r["accuracy_b"])
+            else (r["framework_b"], r["framework_a"])
+        )
+        found.append(f"{better} over {worse} (seed {r['seed']}, p = {float(r['p_holm']):.3g})")
+    return [
+        *text,
+        f"{len(significant)} of {len(tests)} McNemar tests are significant at {ALPHA:g} after "
+        f"Holm's correction: {'; '.join(found)}.",
+    ]
+
+
+def idiomatic_sentence(group: Group) -> str | None:
+    """How much slower each framework's idiomatic path trains than its tuned trainer."""
+    rows = [
+        r for r in group.throughput
+        if r["variant"] == "idiomatic" and r["slowdown_vs_tuned"] != ""
+    ]  # fmt: skip
+    if not rows:
+        return None
+    rows.sort(key=lambda r: float(r["slowdown_vs_tuned"]))
+    parts = [
+        f"{r['framework']} {float(r['slowdown_vs_tuned']):.2f}× "
+        f"({rate(float(r['samples_per_s_median']))} samples/s)"
+        for r in rows
+    ]
+    return (
+        "The idiomatic path trains slower than the tuned trainer by a factor of (median over "
+        f"seeds): {names(parts)}."
+    )
+
+
+# The idiomatic run "reaches the tuned accuracy" within this many points (issue 17's bar).
+SAME_ACCURACY_POINTS = 0.3
+
+
+def idiomatic_accuracy_sentences(group: Group) -> list[str]:
+    """Per framework: does the convenient path reach the tuned run's test accuracy, and at what
+    training time? From idiomatic.csv: the seed-paired difference with its 95 % interval."""
+    sentences = []
+    for row in group.idiomatic:
+        diff, low, high = (
+            _num(row[f"accuracy_diff_points{k}"]) for k in ("", "_ci_low", "_ci_high")
+        )
+        ratio = _num(row["train_time_ratio"])
+        if diff is None or ratio is None:
+            continue
+        interval = f" (95 % CI {low:+.2f} to {high:+.2f})" if low is not None else ""
+        cost = f"at {ratio:.2f}× the tuned training time"
+        if abs(diff) <= SAME_ACCURACY_POINTS:
+            sentences.append(
+                f"{row['framework']}'s idiomatic path reaches the tuned test accuracy, "
+                f"{diff:+.2f} points{interval}, {cost}."
+            )
+        elif low is not None and low <= 0 <= high:
+            sentences.append(
+                f"{row['framework']}'s idiomatic path differs from the tuned test accuracy by "
+                f"{diff:+.2f} points{interval}, {cost}; the interval includes no difference: "
+                "its own shuffling gives it other mini-batches than the tuned run's, and that "
+                "seed-to-seed spread covers the gap."
+            )
+        else:
+            sentences.append(
+                f"{row['framework']}'s idiomatic path misses the tuned test accuracy by "
+                f"{diff:+.2f} points{interval}, {cost}, beyond the seeds' spread: it is not the "
+                f"tuned recipe step for step ({row['api']})."
+            )
+    return sentences
+
+
+def group_section(group: Group) -> dict:
+    """The conclusions of one dataset x architecture: a title and its sentences."""
+    sentences = [speed_sentence("trains", training_entries(group))]
+    for batch, entries in inference_entries(group).items():
+        sentence = speed_sentence("infers", entries)
+        sentences.append(f"At inference batch {batch}, {sentence}" if sentence else None)
+    sentences += accuracy_sentences(group)
+    sentences.append(idiomatic_sentence(group))
+    sentences += idiomatic_accuracy_sentences(group)
+    return {
+        "title": f"{group.dataset} · {group.arch}",
+        "sentences": [s for s in sentences if s],
+    }
+
+
+# --- code and first use ----------------------------------------------------------------------
+
+
+def code_facts(devexp: list[dict]) -> list[dict]:
+    """devexp.csv's rows of one dataset x architecture: the code columns are the same in all."""
+    first = (devexp[0]["dataset"], devexp[0]["arch"]) if devexp else None
+    return [r for r in devexp if (r["dataset"], r["arch"]) == first]
+
+
+ASPECT_COLUMNS = (
+    ("backward_pass", "backward pass"), ("optimizer", "optimizer"),
+    ("batching_shuffling", "batching with shuffling"),
+)  # fmt: skip
+
+
+def code_sentences(devexp: list[dict]) -> list[str]:
+    rows = code_facts(devexp)
+    sentences = []
+    for variant in ("idiomatic", "tuned"):
+        chosen = sorted(
+            (r for r in rows if r["variant"] == variant), key=lambda r: int(r["code_lines"])
+        )
+        if chosen:
+            counts = [
+                f"{r['framework']} {r['code_lines']} lines ({r['api_names']} API names)"
+                for r in chosen
+            ]
+            sentences.append(f"The {variant} code needs {names(counts)}.")
+    for row in (r for r in rows if r["variant"] == "idiomatic"):
+        by_hand = [label for column, label in ASPECT_COLUMNS if row[column] == "by hand"]
+        if by_hand:
+            sentences.append(f"With {row['framework']}'s idiomatic path the user writes the "
+                             f"{names(by_hand)} by hand.")  # fmt: skip
+    tuned = [r for r in rows if r["variant"] == "tuned"]
+    if tuned:
+        imports = sorted(tuned, key=lambda r: float(r["import_s_median"]))
+        parts = [
+            f"{r['framework']} {seconds(float(r['import_s_median']))} "
+            f"(range {seconds(float(r['import_s_min']))}–{seconds(float(r['import_s_max']))}; "
+            f"{float(r['install_mb']):,.0f} MB installed)"
+            for r in imports
+        ]
+        sentences.append(
+            f"Importing the framework takes (median of 3 fresh interpreters) {names(parts)}."
+        )
+    return sentences
+
+
+def first_result(devexp: list[dict], framework: str) -> float | None:
+    """Import time plus the idiomatic path's first epoch (tracing and compilation included), on
+    the first dataset x architecture: what a new user waits for; None where not measured."""
+    for row in code_facts(devexp):
+        if row["framework"] == framework and row["variant"] == "idiomatic":
+            epoch = _num(row["first_epoch_s_median"])
+            return None if epoch is None else float(row["import_s_median"]) + epoch
+    return None
+
+
+# --- when to use which ------------------------------------------------------------------------
+
+
+def rules(groups: list[Group], devexp: list[dict]) -> list[str]:
+    """Recommendations, each citing the figures it rests on; none where the data are silent."""
+    found = []
+    for group in groups:
+        where = f"on {group.dataset} · {group.arch}"
+        entries = training_entries(group)
+        if len(entries) > 1:
+            best, second, apart = fastest(entries)
+            if apart:
+                found.append(
+                    f"For training throughput {where}, use {best.framework}: "
+                    f"{rate(best.median)} samples/s against {rate(second.median)} for "
+                    f"{second.framework}, beyond the seeds' spread."
+                )
+            else:
+                found.append(
+                    f"Training throughput does not decide {where}: {best.framework} and "
+                    f"{second.framework} are within the seeds' spread."
+                )
+        batches = inference_entries(group)
+        if batches:
+            smallest = min(batches)
+            best, second, apart = fastest(batches[smallest])
+            if second is not None and apart:
+                found.append(
+                    f"For low-latency inference (batch {smallest}) {where}, use "
+                    f"{best.framework}{best.detail}: {rate(best.median)} samples/s against "
+                    f"{rate(second.median)} for {second.framework}."
+                )
+        significant = [
+            r for r in group.significance if r["p_holm"] != "" and float(r["p_holm"]) < ALPHA
+        ]
+        if group.significance and not significant:
+            found.append(
+                f"Accuracy need not decide {where}: no McNemar test is significant after Holm's "
+                "correction."
+            )
+    rows = [r for r in code_facts(devexp) if r["variant"] == "idiomatic"]
+    if rows:
+        fewest = min(rows, key=lambda r: int(r["code_lines"]))
+        found.append(
+            f"For the shortest convenient code, use {fewest['framework']}: "
+            f"{fewest['code_lines']} lines on its idiomatic path."
+        )
+        hand = {
+            r["framework"]: [label for column, label in ASPECT_COLUMNS if r[column] == "by hand"]
+            for r in rows
+        }
+        most = max(hand, key=lambda fw: len(hand[fw]))
+        if hand[most]:
+            found.append(
+                f"To see every step of training written out (to learn or to check the maths), use "
+                f"{most}: its user writes the {names(hand[most])} by hand."
+            )
+    starts = {r["framework"]: first_result(devexp, r["framework"]) for r in rows}
+    starts = {fw: s for fw, s in starts.items() if s is not None}
+    if len(starts) > 1:
+        quickest = min(starts, key=starts.get)
+        slowest = max(starts, key=starts.get)
+        found.append(
+            f"For the quickest first result, use {quickest}: import and the idiomatic path's first "
+            f"epoch take "
+            f"{seconds(starts[quickest])}, against {seconds(starts[slowest])} for {slowest}."
+        )
+    return found
+
+
+# --- from the files ---------------------------------------------------------------------------
+
+
+def read_groups(layout: Layout, pairs: list[tuple[str, str]]) -> list[Group]:
+    throughput = io.read_csv(layout.top("throughput.csv"))
+    idiomatic_path = Path(layout.top("idiomatic.csv"))  # absent when the variant is off
+    idiomatic = io.read_csv(idiomatic_path) if idiomatic_path.is_file() else []
+    return [
+        Group(
+            dataset,
+            arch,
+            **{
+                name: io.read_csv(layout.table(dataset, arch, name))
+                for name in ("quality", "significance", "performance", "inference")
+            },
+            throughput=[r for r in throughput if (r["dataset"], r["arch"]) == (dataset, arch)],
+            idiomatic=[r for r in idiomatic if (r["dataset"], r["arch"]) == (dataset, arch)],
+        )  # fmt: skip
+        for dataset, arch in pairs
+    ]
+
+
+def conclusions(layout: Layout, pairs: list[tuple[str, str]]) -> dict:
+    """The closing section from the files under ``layout``: per dataset x architecture its
+    sentences, the code's, and the rules."""
+    groups = read_groups(layout, pairs)
+    devexp = io.read_csv(layout.top("devexp.csv"))
+    return {
+        "groups": [group_section(group) for group in groups],
+        "code": code_sentences(devexp),
+        "rules": rules(groups, devexp),
+    }

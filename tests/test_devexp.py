@@ -1,0 +1,212 @@
+"""The development-experience table is read from the code: editing a framework's code changes
+its row, and each verdict follows from what the code calls or defines."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlpcompare import devexp, frameworks, io
+from mlpcompare.layout import Layout
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TORCHY = '''"""A docstring: not code."""
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from mlpcompare.fake_mlp import MLP
+
+
+def train(model, loader, optimizer, device):
+    # a comment: not code
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x.to(device)), y)
+        loss.backward()
+        optimizer.step()
+    return torch.optim.Adam, DataLoader
+'''
+BORROWED = """import torch
+from torch import nn
+
+
+def unused():
+    return torch.zeros(1)
+
+
+class Block(nn.Module):
+    pass
+
+
+class MLP(Block):
+    def forward(self, x):
+        return nn.functional.relu(x)
+"""
+
+
+def repo_with(tmp_path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / "src" / "mlpcompare" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def analyse(repo: Path, name: str, borrow=("fake_mlp.py",)) -> devexp.Uses:
+    src = repo / "src"
+    own = [src / "mlpcompare" / b for b in borrow]
+    return devexp.analyse([src / "mlpcompare" / name], {"torch"}, own, src=src)
+
+
+def test_api_names_resolve_aliases_and_from_imports(tmp_path):
+    uses = analyse(repo_with(tmp_path, {"loop.py": TORCHY, "fake_mlp.py": BORROWED}), "loop.py")
+    assert {
+        "torch.nn.functional.cross_entropy", "torch.optim.Adam", "torch.utils.data.DataLoader",
+        "torch.nn.Module", "torch.nn.functional.relu",  # borrowed with MLP: MLP -> Block
+    } == uses.api  # fmt: skip
+    assert "torch.zeros" not in uses.api  # `unused` is not borrowed
+    assert {".backward", ".zero_grad", ".step", ".to"} <= uses.methods
+    assert uses.modules == ["torch", "torch.nn.functional", "torch.utils.data"]
+
+
+def test_code_lines_count_the_module_and_the_borrowed_definitions(tmp_path):
+    uses = analyse(repo_with(tmp_path, {"loop.py": TORCHY, "fake_mlp.py": BORROWED}), "loop.py")
+    # loop.py: 4 imports + 7 lines of `train`; fake_mlp.py: Block (2), MLP (3)
+    assert uses.lines == 4 + 7 + 2 + 3
+
+
+def test_verdicts_follow_the_calls(tmp_path):
+    uses = analyse(repo_with(tmp_path, {"loop.py": TORCHY, "fake_mlp.py": BORROWED}), "loop.py")
+    row = devexp.code_row("torch", "idiomatic", [Path("loop.py")], uses, gpu=True)
+    assert row["backward_pass"] == "provided" and row["backward_pass_evidence"] == ".backward"
+    assert row["optimizer"] == "provided"
+    assert row["batching_shuffling"] == "provided"
+    assert row["device_placement"] == "by hand" and row["device_placement_evidence"] == ".to"
+    assert row["checkpointing"] == "not in this code"
+    assert row["evaluation_loop"] == "not in this code"
+    assert row["api_names"] == len(row["api_list"].split()) == 5
+
+
+def test_a_method_the_code_defines_is_its_own():
+    source = "class Model:\n    def backward(self, g):\n        return g\n\nModel().backward(1)\n"
+    uses = devexp.scan(source, {"numpy"})
+    assert devexp.judge(devexp.ASPECTS["backward_pass"], uses.all()) == (
+        "by hand",
+        ["def backward"],
+    )
+
+
+def test_a_framework_without_a_gpu_places_nothing():
+    uses = devexp.scan("import numpy as np\nnp.zeros(3).to('cuda')\n", {"numpy"})
+    row = devexp.code_row("numpy", "tuned", [], uses, gpu=False)
+    assert row["device_placement"] == "CPU only"
+
+
+@pytest.mark.parametrize("name", frameworks.NAMES)
+def test_editing_an_idiomatic_module_changes_its_row(tmp_path, name):
+    """A copy of the repository's code, then the idiomatic module with an extra hand-written
+    evaluation loop and a checkpoint through the framework: the row follows the code."""
+    shutil.copytree(ROOT / "src", tmp_path / "src")
+    before = {r["variant"]: r for r in devexp.code_rows([name], tmp_path)}["idiomatic"]
+    fw = frameworks.get(name)
+    path = devexp.module_path(fw.idiomatic, tmp_path / "src")
+    root = sorted(devexp.import_names(fw.packages))[0]
+    path.write_text(
+        path.read_text() + f"\n\nimport {root} as _fw\n\n\ndef evaluate(model, batches):\n"
+        "    correct = 0\n    for x, y in batches:\n        correct += (model(x) == y).sum()\n"
+        "    model.save('model.file')\n"
+        f"    return correct, _fw.__name__\n"
+    )
+    after = {r["variant"]: r for r in devexp.code_rows([name], tmp_path)}["idiomatic"]
+    assert after["code_lines"] == before["code_lines"] + 7
+    assert after["api_names"] == before["api_names"] + 1
+    # The idiomatic paths already evaluate and checkpoint (issue 17: they run to the end), so
+    # the verdicts stay what the added code is too; what it adds shows in the evidence.
+    assert after["evaluation_loop"] in ("by hand", "provided")
+    assert after["checkpointing"] == "provided"
+
+
+def test_the_repository_code_reads_as_expected():
+    """Facts about the code as it stands, each traceable to a line of it."""
+    rows = {(r["framework"], r["variant"]): r for r in devexp.code_rows(frameworks.NAMES, ROOT)}
+    for (name, variant), row in rows.items():
+        assert row["code_lines"] > 0 and row["api_names"] > 0, (name, variant)
+        # every tuned trainer evaluates and saves (the Trainer protocol of mlpcompare.training)
+        if variant == "tuned":
+            assert row["evaluation_loop"] != "not in this code", name
+            assert row["checkpointing"] != "not in this code", name
+    gpu = {name for name in frameworks.NAMES if frameworks.get(name).gpu}
+    for name in set(frameworks.NAMES) - gpu:
+        assert rows[(name, "tuned")]["device_placement"] == "CPU only"
+
+
+def test_install_size_and_import_time_of_a_package_here():
+    sizes = devexp.install_bytes(["pyyaml", "no-such-distribution-here"])
+    assert sizes["pyyaml"] > 10_000 and sizes["no-such-distribution-here"] is None
+    seconds = devexp.import_seconds(["json"], repeats=2)
+    assert len(seconds) == 2 and all(0 < s < 5 for s in seconds)
+
+
+def test_devexp_table_joins_code_first_use_and_first_epochs():
+    code = [{"framework": "f", "variant": v, "code_lines": 10} for v in devexp.VARIANTS]
+    first = {"f": {"install_bytes": {"f": 2_500_000, "f-extra": None},
+                   "import_seconds": [0.3, 0.1, 0.2]}}  # fmt: skip
+    trains = [
+        {"dataset": "d", "arch": "a", "framework": "f", "train": {"status": s, "first_epoch_seconds": t}}
+        for s, t in (("ok", 1.0), ("ok", 3.0), ("diverged", 100.0))
+    ]  # fmt: skip
+    idiomatic = [{"dataset": "d", "arch": "a", "framework": "f",
+                  "seeds": [{"first_epoch_seconds": 4.0}]}]  # fmt: skip
+    epochs = devexp.first_epochs(trains, idiomatic)
+    rows = devexp.devexp_table(code, first, epochs, [("d", "a")])
+    assert [(r["variant"], r["first_epoch_s_median"]) for r in rows] == [
+        ("tuned", 2.0), ("idiomatic", 4.0),
+    ]  # fmt: skip
+    assert {r["install_mb"] for r in rows} == {2.5} and {r["import_s_median"] for r in rows} == {
+        0.2
+    }
+
+
+def test_write_devexp_reads_the_results_through_the_layout(tmp_path):
+    layout = Layout(str(tmp_path / "results"))
+    runs = [
+        {"dataset": "d", "arch": "a", "framework": name, "seed": 0} for name in frameworks.NAMES
+    ]
+    for run in runs:
+        io.write_json(
+            {"status": "ok", "first_epoch_seconds": 1.5}, layout.run_file(run, "train.json")
+        )
+        io.write_json(
+            {"install_bytes": {"x": 1_000_000}, "import_seconds": [0.5]},
+            layout.first_use(run["framework"]),
+        )
+    output = tmp_path / "results" / "devexp.csv"
+    devexp.write_devexp(
+        names=list(frameworks.NAMES), runs=runs, idiomatic=[], repo=str(ROOT), layout=layout,
+        output=str(output),
+    )  # fmt: skip
+    rows = io.read_csv(output)
+    assert list(rows[0]) == devexp.DEVEXP_COLUMNS
+    assert len(rows) == 2 * len(frameworks.NAMES)
+    assert {r["first_epoch_s_median"] for r in rows if r["variant"] == "tuned"} == {"1.5"}
+    assert {r["first_epoch_s_median"] for r in rows if r["variant"] == "idiomatic"} == {""}
+
+
+def test_reading_the_code_imports_no_framework():
+    packages = {p for fw in frameworks.REGISTRY.values() for p in fw.packages} - {"numpy"}
+    code = (
+        "import sys; from mlpcompare import devexp, frameworks; "
+        f"devexp.code_rows(frameworks.NAMES, {str(ROOT)!r}); "
+        f"print(sorted(set({sorted(devexp.import_names(packages))}) & set(sys.modules)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == "[]"
+    assert devexp.idiomatic_imports("numpy", ROOT) == ["numpy"]
