@@ -69,6 +69,7 @@ for framework in FRAMEWORKS:
             ).training_for(config, fw),
             device=lambda wildcards: study_variant(wildcards).device,
             seeds=SEEDS,
+            in_run_ceiling=config["bench"]["in_run_ceiling"],
         script:
             "../scripts/study_run.py"
 

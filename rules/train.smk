@@ -48,5 +48,6 @@ for framework in FRAMEWORKS:
             arch=arch_params,
             training=training_params(framework),
             device=config["device"],
+            in_run_ceiling=config["bench"]["in_run_ceiling"],
         script:
             "../scripts/train.py"

@@ -13,6 +13,7 @@ logs.run(
     arch=snakemake.params.arch,
     training=snakemake.params.training,
     device=snakemake.params.device,
+    in_run_ceiling=snakemake.params.in_run_ceiling,
     threads=snakemake.threads,
     outputs=SimpleNamespace(**{name: list(paths) for name, paths in snakemake.output.items()}),
 )

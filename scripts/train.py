@@ -11,6 +11,7 @@ logs.run(
     training=snakemake.params.training,
     seed=int(snakemake.wildcards.seed),
     device=snakemake.params.device,
+    in_run_ceiling=snakemake.params.in_run_ceiling,
     threads=snakemake.threads,
     outputs=snakemake.output,
 )

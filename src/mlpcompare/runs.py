@@ -96,7 +96,8 @@ def ceiling_summary(history: list[dict], steady_samples_per_s: float) -> dict:
             "roofline_fraction": steady_samples_per_s / median}  # fmt: skip
 
 
-def train(*, framework, split_path, init_path, arch, training, seed, device, threads, outputs):
+def train(*, framework, split_path, init_path, arch, training, seed, device, threads, outputs,
+          in_run_ceiling=False):  # fmt: skip
     """Train ``framework`` on the split from the shared initial weights; write model, history, summary.
 
     ``outputs`` has ``model``, ``history`` and ``train`` paths. A diverged run (loss not finite,
@@ -108,6 +109,7 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
     trainer, summary = fit_run(
         module, framework, data, io.read_npz(init_path), arch, training, seed,
         device=used_device, threads=threads, history_path=outputs.history,
+        in_run_ceiling=in_run_ceiling,
     )  # fmt: skip
     trainer.save(outputs.model)
     io.write_json(summary, outputs.train)
@@ -115,7 +117,7 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
 
 
 def fit_run(module, framework, data, weights, arch, training, seed, *, device, threads,
-            history_path):  # fmt: skip
+            history_path, in_run_ceiling=False):  # fmt: skip
     """Train one seed in this process (framework already imported and pinned); write its
     history to ``history_path``. Returns the trainer and the run's summary (train.json)."""
     n_train, n_in = data["x_train"].shape
@@ -134,9 +136,11 @@ def fit_run(module, framework, data, weights, arch, training, seed, *, device, t
         seed=seed,
         device=device,
     )
-    # The ceiling is timed on the device the run trains on: NumPy's BLAS for a CPU run; a GPU
-    # run's would need its framework's matrix product on the GPU, not measured (left blank).
-    ceiling = RunCeiling(model_spec, train_spec.batch_size, threads) if device == "cpu" else None
+    # The in-run ceiling (bench.in_run_ceiling) is timed on the device the run trains on:
+    # NumPy's BLAS for a CPU run; a GPU run's would need its framework's matrix product on the
+    # GPU, not measured (left blank).
+    timed = in_run_ceiling and device == "cpu"
+    ceiling = RunCeiling(model_spec, train_spec.batch_size, threads) if timed else None
     result = fit(
         trainer, n_train, data["x_val"], data["y_val"], train_spec, seed,
         loss_limit=DIVERGENCE_FACTOR * math.log(model_spec.n_out),

@@ -111,7 +111,7 @@ def intensity_figure(summary: pd.DataFrame, path: str) -> None:
     speed.set(yscale="log", ylabel="training samples/s")
     share.set(ylabel="fraction of the in-run ceiling")
     if not np.isfinite(summary["roofline_fraction_mean"].to_numpy(float)).any():
-        _no_data(share, "no in-run ceiling (GPU runs)")
+        _no_data(share, "no in-run ceiling\n(bench.in_run_ceiling off, or GPU runs)")
     share.legend(fontsize=8)
     save(fig, path)
 

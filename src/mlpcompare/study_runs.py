@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def run_variant(*, framework, seeds, split_path, init_paths, arch, training, device, threads,
-                outputs):  # fmt: skip
+                outputs, in_run_ceiling=False):  # fmt: skip
     """Train and measure every seed; ``init_paths`` and each of ``outputs.history``,
     ``outputs.train``, ``outputs.metrics`` are lists in the order of ``seeds``."""
     module, used_device = prepare_framework(framework, threads, device)
@@ -29,6 +29,7 @@ def run_variant(*, framework, seeds, split_path, init_paths, arch, training, dev
         trainer, summary = fit_run(
             module, framework, data, io.read_npz(init_paths[i]), arch, training, seed,
             device=used_device, threads=threads, history_path=outputs.history[i],
+            in_run_ceiling=in_run_ceiling,
         )  # fmt: skip
         io.write_json(measure(trainer, data, summary["status"]), outputs.metrics[i])
         io.write_json(summary, outputs.train[i])
