@@ -39,7 +39,6 @@ MEASURES = {
     "epochs_to_target": "epochs to target",
     "time_to_target_s": "time to target (s)",
     "samples_per_s": "training samples/s",
-    "roofline_fraction": "fraction of the in-run GEMM ceiling",
 }
 # The study report's figures (mlpcompare.study_plots): each measure, and the learning curves.
 STUDY_FIGURES = (*MEASURES, "learning_curves", "intensity")

@@ -98,21 +98,23 @@ def intensity_figure(summary: pd.DataFrame, path: str) -> None:
     """Training samples/s and the fraction of the in-run ceiling against the arithmetic
     intensity of the step's matrix products: one point per variant and framework, so the
     overhead-bound (left) and compute-bound (right) regimes show."""
-    fig, (speed, share) = plt.subplots(1, 2, figsize=(9.5, 3.4))
+    measured = np.isfinite(summary["roofline_fraction_mean"].to_numpy(float)).any()
+    fig, axes = plt.subplots(1, 1 + measured, figsize=(4.8 + 4.7 * measured, 3.4), squeeze=False)
+    speed, share = axes[0][0], axes[0][-1] if measured else None
     for fw, group in summary.groupby("framework", sort=False):
         group = group.sort_values("arithmetic_intensity")
         x = group["arithmetic_intensity"].to_numpy(float)
         style = {"marker": "o", "color": colour(fw), "label": frameworks.get(fw).label}
         speed.plot(x, group["samples_per_s_mean"].to_numpy(float), **style)
-        share.plot(x, group["roofline_fraction_mean"].to_numpy(float), **style)
-    for ax in (speed, share):
+        if share is not None:
+            share.plot(x, group["roofline_fraction_mean"].to_numpy(float), **style)
+    for ax in axes[0]:
         ax.set_xscale("log")
         ax.set_xlabel("arithmetic intensity (FLOP/byte)")
     speed.set(yscale="log", ylabel="training samples/s")
-    share.set(ylabel="fraction of the in-run ceiling")
-    if not np.isfinite(summary["roofline_fraction_mean"].to_numpy(float)).any():
-        _no_data(share, "no in-run ceiling\n(bench.in_run_ceiling off, or GPU runs)")
-    share.legend(fontsize=8)
+    if share is not None:  # only with the in-run ceiling (bench.in_run_ceiling, CPU runs)
+        share.set(ylabel="fraction of the in-run ceiling")
+    axes[0][-1].legend(fontsize=8)
     save(fig, path)
 
 

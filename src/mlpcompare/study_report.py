@@ -20,7 +20,8 @@ from mlpcompare.study_plots import FIGURES
 
 FIGURE_TITLES = {
     "learning_curves": "learning curves (validation accuracy, mean over seeds)",
-    "intensity": "samples/s and fraction of the in-run ceiling against arithmetic intensity",
+    "intensity": "training samples/s (and, when measured, the fraction of the in-run ceiling) "
+    "against the arithmetic intensity of the step's matrix products",
 }
 # A speed ratio within this much of 1 is not worth a sentence even when it is significant.
 NOTABLE_SPEED_RATIO = 0.10
@@ -146,6 +147,7 @@ def write_report(*, study: dict, seeds, tables: dict, figures: dict, assets: str
                 "src": Results.png(figures[name]),
             }  # fmt: skip
             for name in FIGURES
+            if name != "intensity" or summary["arithmetic_intensity"].nunique() > 1
         ],
         "summary": summary_table(summary, study),
         "measures": MEASURES,

@@ -78,7 +78,7 @@ def summarise(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
         row = {"variant": variant, **group.iloc[0][axes].to_dict(), "framework": fw,
                "n_seeds": len(group), "n_diverged": int((group["status"] != "ok").sum())}  # fmt: skip
         row["arithmetic_intensity"] = group["arithmetic_intensity"].iloc[0]
-        for measure in (*MEASURES, "f1_macro"):
+        for measure in (*MEASURES, "f1_macro", "roofline_fraction"):
             values = [v for v in ok[measure].astype(float) if math.isfinite(v)]
             scale = 100.0 if measure in PERCENT else 1.0
             low, high = stats.t_interval(values)
