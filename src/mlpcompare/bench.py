@@ -34,7 +34,7 @@ class Settings:
     full_test_set: bool = True
     warmup_calls: int = 5
     min_repeats: int = 30
-    min_seconds: float = 1.0
+    min_seconds: float = 0.3
     rounds: int = 3
 
     @classmethod
