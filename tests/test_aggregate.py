@@ -382,6 +382,25 @@ def test_throughput_rows_by_hand():
     assert (tf["n_seeds"], tf["samples_per_s_median"]) == (2, 1000.0)
 
 
+def test_throughput_takes_the_tuned_runs_in_run_ceiling_for_both_variants():
+    runs = [make_run("np", seed, 0.9, rate=1000.0) for seed in range(3)]
+    for run, (median, q1, q3) in zip(runs, [(2000, 1900, 2100), (4000, 3000, 4500),
+                                            (3000, 2500, 3200)], strict=True):  # fmt: skip
+        run["train"] |= {"ceiling_samples_per_s": median, "ceiling_q1": q1, "ceiling_q3": q3}
+    tuned, idio = throughput_rows(runs, idiomatic("np", [500.0]), ROOFLINE)
+    # medians over seeds: 3000 (not the roofline job's 4000), quartiles 2500 and 3200
+    assert (tuned["ceiling_samples_per_s"], tuned["ceiling_q1"], tuned["ceiling_q3"]) == (
+        3000.0, 2500.0, 3200.0,
+    )  # fmt: skip
+    assert tuned["roofline_fraction"] == pytest.approx(1 / 3, rel=1e-5)
+    assert idio["ceiling_samples_per_s"] == 3000.0
+    assert idio["roofline_fraction"] == pytest.approx(1 / 6, rel=1e-5)  # six digits in the file
+    # a GPU run without one gets no fraction from the CPU's roofline job
+    gpu = make_run("np", 0, 0.9)
+    gpu["train"]["device"] = "cuda"
+    assert throughput_rows([gpu], [], ROOFLINE)[0]["roofline_fraction"] == ""
+
+
 def test_throughput_without_idiomatic_has_tuned_rows_only():
     rows = throughput_rows(RUNS, [], ROOFLINE)
     assert [(r["framework"], r["variant"]) for r in rows] == [("np", "tuned"), ("tf", "tuned")]

@@ -116,3 +116,12 @@ def test_settings_defaults_are_the_schemas():
     for field in dataclasses.fields(bench.Settings):
         default = keys[field.name]["default"]
         assert field.default == (tuple(default) if isinstance(default, list) else default), field
+
+
+def test_the_seeds_models_share_one_measurements_calls_and_seconds():
+    settings = bench.Settings(warmup_calls=5, min_repeats=30, min_seconds=0.3, rounds=3)
+    each = settings.shared_by(3)
+    assert (each.min_repeats, each.min_seconds, each.warmup_calls) == (10, pytest.approx(0.1), 5)
+    assert settings.shared_by(1) == settings
+    # never fewer timed calls than rounds: every round times every case
+    assert settings.shared_by(100).min_repeats == 3

@@ -124,9 +124,7 @@ def test_the_in_run_ceiling_is_timed_after_each_epoch_outside_both_clocks():
 
     trainer = ScriptedTrainer([(1.0, 1.0, 0.99)] * 3)
     spec = TrainSpec(epochs=3, target_val_accuracy=0.5)
-    result = training.fit(
-        trainer, 20, np.zeros((2, 1)), np.zeros(2), spec, seed=7, ceiling=ceiling
-    )
+    result = training.fit(trainer, 20, np.zeros((2, 1)), np.zeros(2), spec, seed=7, ceiling=ceiling)
     assert [h["ceiling_samples_per_s"] for h in result.history] == [1000.0, 2000.0, 3000.0]
     assert all(training.CEILING_MIN_S <= b <= training.CEILING_MAX_S for b in budgets)
     assert result.total_seconds < 0.05 and result.time_to_target_s < 0.05

@@ -41,7 +41,7 @@ SUMMARY_COLUMNS = [
 THROUGHPUT_COLUMNS = [
     "dataset", "arch", "framework", "variant", "api", "n_seeds", "samples_per_s_median",
     "samples_per_s_q1", "samples_per_s_q3", "roofline_fraction", "ceiling_samples_per_s",
-    "slowdown_vs_tuned",
+    "ceiling_q1", "ceiling_q3", "slowdown_vs_tuned",
 ]  # fmt: skip
 SERVING_COLUMNS = [
     "dataset", "arch", "framework", "api", "n_ok", "p50_ms_batch1", "samples_per_s_best",
@@ -245,9 +245,9 @@ def summary_table(runs: list[dict], roofline_data: dict, loc: Mapping[str, int])
         device=("device", "first"),
     )
     table = table.reset_index()
-    # Each run's fraction of the ceiling timed between its own epochs (train.json); a CPU run
-    # without one (results from before the in-run ceiling) falls back to the roofline job's
-    # ceiling. A GPU run gets none: the CPU's ceiling says nothing about a GPU.
+    # Each run's fraction of the ceiling timed between its own epochs, on its own device
+    # (train.json); a CPU run without one (bench.in_run_ceiling off) falls back to the roofline
+    # job's ceiling. A GPU run never does: the CPU's ceiling says nothing about a GPU.
     job_fraction = table["train_samples_per_s_median"] / ceilings(table, roofline_data)
     job_fraction = job_fraction.where(table["device"] != "cuda")
     table["roofline_fraction"] = table["in_run_fraction"].fillna(job_fraction)
@@ -314,7 +314,8 @@ def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dic
     ``runs``, ``idiomatic``: loaded tuned and idiomatic runs (``train`` is all it reads). Each
     non-diverged seed's steady-state samples/s (train.json; diverged seeds are left out as in
     summary.csv); ``api``: the registry's description of the tuned trainer, the idiomatic
-    train.json's of the variant. The ceiling is the roofline entry at the batch size the
+    train.json's of the variant. The ceiling (``ceiling_q1``/``ceiling_q3``: its spread over
+    epochs) is the tuned runs' in-run one, else the roofline entry at the batch size the
     variant trained with; ``slowdown_vs_tuned`` is the tuned median over the variant's (2 = the
     variant trains half as fast; the tuned row is 1 by definition).
     """
@@ -343,7 +344,22 @@ def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dic
     table["order"] = 2 * table["position"] + (table["variant"] == "idiomatic")
     table = table.sort_values("order", kind="stable").reset_index(drop=True)
     median = table["samples_per_s_median"]
-    table["ceiling_samples_per_s"] = ceilings(table, roofline_data)
+    # The framework's in-run ceiling (medians over its tuned seeds of each run's median and
+    # quartiles over epochs) for both variants where they train at the same batch size: the
+    # idiomatic runs do not time one. Otherwise a CPU run's roofline job entry.
+    in_run = grouped(frame, GROUP).agg(
+        in_run=("ceiling_samples_per_s", "median"),
+        ceiling_q1=("ceiling_q1", "median"),
+        ceiling_q3=("ceiling_q3", "median"),
+        tuned_batch_size=("batch_size", "first"),
+        device=("device", "first"),
+    )
+    table = table.join(in_run, on=GROUP)
+    same_batch = table["batch_size"] == table["tuned_batch_size"]
+    for column in ("in_run", "ceiling_q1", "ceiling_q3"):
+        table[column] = table[column].astype("float64").where(same_batch)
+    job = ceilings(table, roofline_data).where(table["device"] != "cuda")
+    table["ceiling_samples_per_s"] = table["in_run"].fillna(job)
     table["roofline_fraction"] = median / table["ceiling_samples_per_s"]
     medians = table[table["variant"] == "tuned"].set_index(GROUP)["samples_per_s_median"]
     tuned_median = table.join(medians.rename("tuned"), on=GROUP)["tuned"]

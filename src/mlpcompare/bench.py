@@ -15,7 +15,7 @@ import gc
 import math
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -46,6 +46,18 @@ class Settings:
             min_repeats=int(bench["min_repeats"]),
             min_seconds=float(bench["min_seconds"]),
             rounds=int(bench["rounds"]),
+        )
+
+    def shared_by(self, n_models: int) -> Settings:
+        """The settings for each of ``n_models`` models timed alike (one framework's seeds):
+        the timed calls and seconds of a measurement are shared among them, the warm-up is
+        not. Latency depends on the shapes, not on the weights' values, so the seeds' models
+        are repeats of one measurement; timing each in full multiplied the benchmark's time
+        by the number of seeds (summary.csv takes the median over them)."""
+        return replace(
+            self,
+            min_repeats=max(self.rounds, math.ceil(self.min_repeats / n_models)),
+            min_seconds=self.min_seconds / n_models,
         )
 
 

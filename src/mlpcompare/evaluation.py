@@ -54,7 +54,7 @@ def evaluate_runs(
     info = io.read_json(info_path)
     spec = ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
     test = io.read_npz(split_path, ["x_test", "y_test"])
-    settings = bench.Settings.from_config(settings)
+    settings = bench.Settings.from_config(settings).shared_by(len(seeds))
     reports = []
     for i, seed in enumerate(seeds):
         train = io.read_json(train_paths[i])

@@ -44,6 +44,7 @@ from mlpcompare.jax_runtime import (  # noqa: F401 - the trainer module's surfac
     configure_threads,
     environment,
     jax_device,
+    matmul_call,
     resolve_device,
 )
 from mlpcompare.spec import (

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from functools import partial
 from importlib.metadata import version
 
 import jax
+import jax.numpy as jnp
 import optax
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -94,3 +96,13 @@ def cuda_devices() -> list[jax.Device]:
 
 def jax_device(name: str) -> jax.Device:
     return cuda_devices()[0] if name == "cuda" else jax.devices("cpu")[0]
+
+
+def matmul_call(lhs, rhs, device: str):
+    """One ``lhs @ rhs`` with XLA's product (compiled, full float32 precision as in training) on
+    ``device``, finished when the call returns (and returned): what the in-run ceiling times
+    (:class:`mlpcompare.roofline.RunCeiling`)."""
+    where = jax_device(device)
+    a, b = jax.device_put(lhs, where), jax.device_put(rhs, where)
+    product = jax.jit(partial(jnp.matmul, precision=PRECISION))
+    return lambda: product(a, b).block_until_ready()

@@ -10,6 +10,7 @@ textbook forms every framework uses (see :class:`TextbookAdam` and :class:`Heavy
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 # Keras picks its backend once, when first imported, so the choice must be in the environment
 # before `import keras`; TF's C++ start-up notices (oneDNN, CPU features) would drown rule logs.
@@ -139,6 +140,23 @@ def resolve_device(requested: str) -> str:
     if requested == "auto":
         return "cuda" if has_gpu else "cpu"
     return requested
+
+
+def matmul_call(lhs: np.ndarray, rhs: np.ndarray, device: str) -> Callable[[], tf.Tensor]:
+    """One ``lhs @ rhs`` with TensorFlow's own product on ``device`` (the kernel Keras' Dense
+    layers run), finished when the call returns (and returned): what the in-run ceiling times
+    (:class:`mlpcompare.roofline.RunCeiling`)."""
+    with tf.device(_TF_DEVICES[device]):
+        a, b = tf.constant(lhs), tf.constant(rhs)
+
+    def call():
+        with tf.device(_TF_DEVICES[device]):
+            product = tf.linalg.matmul(a, b)
+        if device == "cuda":
+            tf.test.experimental.sync_devices()  # a GPU op returns at launch; time it to its end
+        return product
+
+    return call
 
 
 def environment() -> dict:

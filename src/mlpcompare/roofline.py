@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
@@ -162,34 +163,31 @@ class RunCeiling:
 
     A ceiling timed minutes away from the epochs, in a job of its own, moves with a machine
     whose speed drifts by +-30 %; timed between the epochs it is compared with, it moves with
-    them. Each slice times every product of one training step (:func:`training_gemms`, NumPy's
-    BLAS at 1 and at the job's threads, the better median kept, as :func:`time_gemms` does) for
-    a small budget, outside the epoch clock. CPU only: a GPU run needs its framework's own
-    matrix product on the GPU, which this does not time.
+    them. Each slice times every product of one training step (:func:`training_gemms`) for a
+    small budget, outside the epoch clock, with the framework's own matrix product on the device
+    the run trains on (``matmul``: a trainer module's ``matmul_call``, e.g. torch's ``mm`` on
+    the GPU). Another library's BLAS would share the cores with the trainer's thread pool: on 2
+    cores NumPy's OpenBLAS threads, still spinning after a slice, slowed PyTorch's next epochs
+    5-10x (docs/performance.md).
     """
 
-    def __init__(self, spec: ModelSpec, batch_size: int, threads: int, seed: int = 0):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        batch_size: int,
+        matmul: Callable[[np.ndarray, np.ndarray, str], Callable[[], object]],
+        device: str = "cpu",
+        seed: int = 0,
+    ):
         rng = np.random.default_rng(seed)
         self.batch_size = batch_size
-        self.thread_counts = sorted({1, threads})
-        self.calls = []
-        for gemm in training_gemms(spec, batch_size):
-            lhs, rhs = operands(gemm, rng)
-            out = np.empty((gemm.m, gemm.n), dtype=np.float32)
-            self.calls.append(partial(np.matmul, lhs, rhs, out=out))
+        self.calls = [matmul(*operands(g, rng), device) for g in training_gemms(spec, batch_size)]
 
     def measure(self, budget_s: float) -> float:
         """One slice: the ceiling in samples/s from each product's median call, every product
-        timed for about ``budget_s / products`` per thread count (at least 3 calls)."""
-        share = budget_s / (len(self.calls) * len(self.thread_counts))
-        per_step = 0.0
-        for call in self.calls:
-            best = math.inf
-            for threads in self.thread_counts:
-                with threadpoolctl.threadpool_limits(limits=threads):
-                    best = min(best, _median_call(call, share))
-            per_step += best
-        return self.batch_size / per_step
+        timed for about ``budget_s / products`` (at least 3 calls)."""
+        share = budget_s / len(self.calls)
+        return self.batch_size / sum(_median_call(call, share) for call in self.calls)
 
 
 def _median_call(call, seconds: float, min_calls: int = 3) -> float:

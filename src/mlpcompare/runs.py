@@ -86,7 +86,9 @@ def train_spec_for(training: dict, n_train: int) -> TrainSpec:
 
 def ceiling_summary(history: list[dict], steady_samples_per_s: float) -> dict:
     """The in-run ceiling over the epochs (median, quartiles) and this run's fraction of it."""
-    rates = [h["ceiling_samples_per_s"] for h in history if math.isfinite(h["ceiling_samples_per_s"])]
+    rates = [
+        h["ceiling_samples_per_s"] for h in history if math.isfinite(h["ceiling_samples_per_s"])
+    ]
     if not rates:
         return {"ceiling_samples_per_s": None, "ceiling_q1": None, "ceiling_q3": None,
                 "roofline_fraction": None}  # fmt: skip
@@ -136,11 +138,12 @@ def fit_run(module, framework, data, weights, arch, training, seed, *, device, t
         seed=seed,
         device=device,
     )
-    # The in-run ceiling (bench.in_run_ceiling) is timed on the device the run trains on:
-    # NumPy's BLAS for a CPU run; a GPU run's would need its framework's matrix product on the
-    # GPU, not measured (left blank).
-    timed = in_run_ceiling and device == "cpu"
-    ceiling = RunCeiling(model_spec, train_spec.batch_size, threads) if timed else None
+    # The in-run ceiling (bench.in_run_ceiling): the framework's own product on the run's device.
+    ceiling = (
+        RunCeiling(model_spec, train_spec.batch_size, module.matmul_call, device)
+        if in_run_ceiling
+        else None
+    )
     result = fit(
         trainer, n_train, data["x_val"], data["y_val"], train_spec, seed,
         loss_limit=DIVERGENCE_FACTOR * math.log(model_spec.n_out),

@@ -416,6 +416,24 @@ def configure_threads(n: int) -> None:
         torch.set_num_interop_threads(1)
 
 
+def matmul_call(lhs: np.ndarray, rhs: np.ndarray, device: str) -> Callable[[], torch.Tensor]:
+    """One ``lhs @ rhs`` with torch's own product on ``device``, finished when the call returns
+    (and returned):
+    what the in-run ceiling times (:class:`mlpcompare.roofline.RunCeiling`). A transposed view
+    stays a view (torch hands BLAS a transpose flag, as in the backward pass)."""
+    a, b = (torch.from_numpy(m).to(device) for m in (lhs, rhs))
+    out = torch.empty((a.shape[0], b.shape[1]), device=device)
+    if device == "cpu":
+        return lambda: torch.mm(a, b, out=out)
+
+    def call():
+        torch.mm(a, b, out=out)
+        torch.cuda.synchronize()  # a CUDA kernel returns at launch; time it to its end
+        return out
+
+    return call
+
+
 def environment() -> dict:
     """Framework, versions, device, threads and BLAS, recorded with every result."""
     config = torch.__config__.show()

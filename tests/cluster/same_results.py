@@ -22,6 +22,11 @@ VOLATILE = {
     "steady_samples_per_s",
     "time_to_target_s",
     "epoch_seconds",
+    # the in-run ceiling: timed between epochs (bench.in_run_ceiling)
+    "ceiling_samples_per_s",
+    "ceiling_q1",
+    "ceiling_q3",
+    "roofline_fraction",
     "peak_rss_mb",
     "platform",
     "environment",

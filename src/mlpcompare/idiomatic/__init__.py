@@ -74,7 +74,7 @@ def run_all(
     path = module(framework)
     data = io.read_npz(split_path, SPLIT_ARRAYS)
     info = io.read_json(info_path)
-    settings = bench.Settings.from_config(settings)
+    settings = bench.Settings.from_config(settings).shared_by(len(seeds))
     records = []
     for i, seed in enumerate(seeds):
         run = SimpleNamespace(

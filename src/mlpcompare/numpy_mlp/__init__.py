@@ -5,7 +5,12 @@ Read in this order: :mod:`.layers` (forward and backward of each layer), :mod:`.
 :mod:`.trainer` (the training front end) and :mod:`.runtime` (threads and device).
 """
 
-from mlpcompare.numpy_mlp.runtime import configure_threads, environment, resolve_device
+from mlpcompare.numpy_mlp.runtime import (
+    configure_threads,
+    environment,
+    matmul_call,
+    resolve_device,
+)
 from mlpcompare.numpy_mlp.trainer import MODEL_FILE, Trainer, load_model
 
 __all__ = [
@@ -14,5 +19,6 @@ __all__ = [
     "configure_threads",
     "environment",
     "load_model",
+    "matmul_call",
     "resolve_device",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import numpy as np
 import threadpoolctl
@@ -35,6 +36,13 @@ def resolve_device(requested: str) -> str:
     if requested == "cuda":
         log.warning("device 'cuda' requested: the NumPy MLP has no GPU path and runs on the CPU")
     return "cpu"
+
+
+def matmul_call(lhs: np.ndarray, rhs: np.ndarray, device: str):
+    """One ``lhs @ rhs`` as the trainer computes it (this BLAS, a preallocated output; returns
+    the product): the call the in-run ceiling times (:class:`mlpcompare.roofline.RunCeiling`)."""
+    out = np.empty((lhs.shape[0], rhs.shape[1]), dtype=np.float32)
+    return partial(np.matmul, lhs, rhs, out=out)
 
 
 def environment() -> dict:
