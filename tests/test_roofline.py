@@ -89,11 +89,11 @@ def test_each_product_counts_at_its_median_call_and_best_thread_count(monkeypatc
 
 
 def test_the_in_run_ceiling_times_the_same_products_as_the_ceiling_job():
-    from mlpcompare.numpy_mlp import matmul_call
+    from mlpcompare.numpy_mlp import step_products
 
     spec = ModelSpec(64, (128, 64), 10)
-    in_run = roofline.RunCeiling(spec, 32, matmul_call)
-    assert len(in_run.calls) == len(roofline.training_gemms(spec, 32))
+    in_run = roofline.RunCeiling(spec, 32, step_products)
+    assert in_run.gemms == roofline.training_gemms(spec, 32)
     slices = [in_run.measure(0.02) for _ in range(3)]
     job = roofline.entry(spec, 32, bench.Settings(min_repeats=5, min_seconds=0.05, rounds=1), 1)
     # The same products on the same BLAS: the same ceiling, within timing noise.
@@ -101,15 +101,16 @@ def test_the_in_run_ceiling_times_the_same_products_as_the_ceiling_job():
 
 
 @pytest.mark.parametrize("framework", frameworks.NAMES)
-def test_each_framework_times_its_own_product_of_the_trainers_layouts(framework):
+def test_each_framework_times_its_own_products_of_the_trainers_layouts(framework):
     """The in-run ceiling's calls compute lhs @ rhs, transposed views included (weight and
     input gradients), with the framework's own product."""
     module = frameworks.get(framework).trainer_module()
     rng = np.random.default_rng(0)
-    for gemm in roofline.training_gemms(ModelSpec(6, (5,), 3), 4):
-        lhs, rhs = roofline.operands(gemm, rng)
-        product = np.asarray(module.matmul_call(lhs, rhs, "cpu")())
-        np.testing.assert_allclose(product, lhs @ rhs, rtol=1e-5, atol=1e-5)
+    pairs = [roofline.operands(g, rng) for g in roofline.training_gemms(ModelSpec(6, (5,), 3), 4)]
+    products = module.step_products(pairs, "cpu")()
+    assert len(products) == len(pairs)
+    for (lhs, rhs), product in zip(pairs, products, strict=True):
+        np.testing.assert_allclose(np.asarray(product), lhs @ rhs, rtol=1e-5, atol=1e-5)
 
 
 def test_a_runs_fraction_is_its_steady_rate_over_its_own_median_ceiling():

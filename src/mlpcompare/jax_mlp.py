@@ -44,8 +44,8 @@ from mlpcompare.jax_runtime import (  # noqa: F401 - the trainer module's surfac
     configure_threads,
     environment,
     jax_device,
-    matmul_call,
     resolve_device,
+    step_products,
 )
 from mlpcompare.spec import (
     BN_EPS,

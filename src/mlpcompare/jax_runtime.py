@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from functools import partial
 from importlib.metadata import version
 
 import jax
@@ -98,11 +97,16 @@ def jax_device(name: str) -> jax.Device:
     return cuda_devices()[0] if name == "cuda" else jax.devices("cpu")[0]
 
 
-def matmul_call(lhs, rhs, device: str):
-    """One ``lhs @ rhs`` with XLA's product (compiled, full float32 precision as in training) on
-    ``device``, finished when the call returns (and returned): what the in-run ceiling times
+def step_products(pairs, device: str):
+    """A call that computes every ``lhs @ rhs`` of ``pairs`` with XLA's product (full float32
+    precision, as in training) on ``device``, all in one jitted function as the trainer's steps
+    run inside one, finished when it returns (and returned): what the in-run ceiling times
     (:class:`mlpcompare.roofline.RunCeiling`)."""
     where = jax_device(device)
-    a, b = jax.device_put(lhs, where), jax.device_put(rhs, where)
-    product = jax.jit(partial(jnp.matmul, precision=PRECISION))
-    return lambda: product(a, b).block_until_ready()
+    operands = [tuple(jax.device_put(m, where) for m in pair) for pair in pairs]
+
+    @jax.jit
+    def products(ops):
+        return [jnp.matmul(a, b, precision=PRECISION) for a, b in ops]
+
+    return lambda: jax.block_until_ready(products(operands))

@@ -142,19 +142,27 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
-def matmul_call(lhs: np.ndarray, rhs: np.ndarray, device: str) -> Callable[[], tf.Tensor]:
-    """One ``lhs @ rhs`` with TensorFlow's own product on ``device`` (the kernel Keras' Dense
-    layers run), finished when the call returns (and returned): what the in-run ceiling times
-    (:class:`mlpcompare.roofline.RunCeiling`)."""
+def step_products(
+    pairs: list[tuple[np.ndarray, np.ndarray]], device: str
+) -> Callable[[], list[tf.Tensor]]:
+    """A call that computes every ``lhs @ rhs`` of ``pairs`` with TensorFlow's own product (the
+    kernel Keras' Dense layers run) on ``device``, all in one ``tf.function`` as the trainer's
+    step runs inside one, finished when it returns (and returned): what the in-run ceiling
+    times (:class:`mlpcompare.roofline.RunCeiling`). The operands are the function's arguments,
+    so no graph optimisation can fold the products away as constants."""
     with tf.device(_TF_DEVICES[device]):
-        a, b = tf.constant(lhs), tf.constant(rhs)
+        operands = [tf.constant(m) for pair in pairs for m in pair]
+
+    @tf.function
+    def products(*ops):
+        return [tf.linalg.matmul(ops[i], ops[i + 1]) for i in range(0, len(ops), 2)]
 
     def call():
         with tf.device(_TF_DEVICES[device]):
-            product = tf.linalg.matmul(a, b)
+            result = products(*operands)
         if device == "cuda":
             tf.test.experimental.sync_devices()  # a GPU op returns at launch; time it to its end
-        return product
+        return result
 
     return call
 

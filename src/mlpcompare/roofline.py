@@ -163,31 +163,32 @@ class RunCeiling:
 
     A ceiling timed minutes away from the epochs, in a job of its own, moves with a machine
     whose speed drifts by +-30 %; timed between the epochs it is compared with, it moves with
-    them. Each slice times every product of one training step (:func:`training_gemms`) for a
+    them. Each slice times the products of one training step (:func:`training_gemms`) for a
     small budget, outside the epoch clock, with the framework's own matrix product on the device
-    the run trains on (``matmul``: a trainer module's ``matmul_call``, e.g. torch's ``mm`` on
-    the GPU). Another library's BLAS would share the cores with the trainer's thread pool: on 2
-    cores NumPy's OpenBLAS threads, still spinning after a slice, slowed PyTorch's next epochs
-    5-10x (docs/performance.md).
+    the run trains on and the way its step runs them (``products``: a trainer module's
+    ``step_products``: one eager call after another for NumPy and PyTorch, one compiled
+    function for TensorFlow and JAX). Another library's BLAS would share the cores with the
+    trainer's thread pool: on 2 cores NumPy's OpenBLAS threads, still spinning after a slice,
+    slowed PyTorch's next epochs 5-10x (docs/performance.md).
     """
 
     def __init__(
         self,
         spec: ModelSpec,
         batch_size: int,
-        matmul: Callable[[np.ndarray, np.ndarray, str], Callable[[], object]],
+        products: Callable[[list[tuple[np.ndarray, np.ndarray]], str], Callable[[], object]],
         device: str = "cpu",
         seed: int = 0,
     ):
         rng = np.random.default_rng(seed)
         self.batch_size = batch_size
-        self.calls = [matmul(*operands(g, rng), device) for g in training_gemms(spec, batch_size)]
+        self.gemms = training_gemms(spec, batch_size)
+        self.call = products([operands(g, rng) for g in self.gemms], device)
 
     def measure(self, budget_s: float) -> float:
-        """One slice: the ceiling in samples/s from each product's median call, every product
-        timed for about ``budget_s / products`` (at least 3 calls)."""
-        share = budget_s / len(self.calls)
-        return self.batch_size / sum(_median_call(call, share) for call in self.calls)
+        """One slice: the ceiling in samples/s from the median time of a step's products, timed
+        for about ``budget_s`` (at least 3 calls)."""
+        return self.batch_size / _median_call(self.call, budget_s)
 
 
 def _median_call(call, seconds: float, min_calls: int = 3) -> float:

@@ -140,7 +140,7 @@ def fit_run(module, framework, data, weights, arch, training, seed, *, device, t
     )
     # The in-run ceiling (bench.in_run_ceiling): the framework's own product on the run's device.
     ceiling = (
-        RunCeiling(model_spec, train_spec.batch_size, module.matmul_call, device)
+        RunCeiling(model_spec, train_spec.batch_size, module.step_products, device)
         if in_run_ceiling
         else None
     )

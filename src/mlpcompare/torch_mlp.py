@@ -416,20 +416,22 @@ def configure_threads(n: int) -> None:
         torch.set_num_interop_threads(1)
 
 
-def matmul_call(lhs: np.ndarray, rhs: np.ndarray, device: str) -> Callable[[], torch.Tensor]:
-    """One ``lhs @ rhs`` with torch's own product on ``device``, finished when the call returns
-    (and returned):
-    what the in-run ceiling times (:class:`mlpcompare.roofline.RunCeiling`). A transposed view
-    stays a view (torch hands BLAS a transpose flag, as in the backward pass)."""
-    a, b = (torch.from_numpy(m).to(device) for m in (lhs, rhs))
-    out = torch.empty((a.shape[0], b.shape[1]), device=device)
-    if device == "cpu":
-        return lambda: torch.mm(a, b, out=out)
+def step_products(
+    pairs: list[tuple[np.ndarray, np.ndarray]], device: str
+) -> Callable[[], list[torch.Tensor]]:
+    """A call that computes every ``lhs @ rhs`` of ``pairs`` with torch's own product on
+    ``device``, one eager ``mm`` after another as the trainer's step runs them, finished when
+    it returns (and returned): what the in-run ceiling times
+    (:class:`mlpcompare.roofline.RunCeiling`). A transposed view stays a view (torch hands BLAS
+    a transpose flag, as in the backward pass)."""
+    tensors = [tuple(torch.from_numpy(m).to(device) for m in pair) for pair in pairs]
+    outs = [torch.empty((a.shape[0], b.shape[1]), device=device) for a, b in tensors]
 
     def call():
-        torch.mm(a, b, out=out)
-        torch.cuda.synchronize()  # a CUDA kernel returns at launch; time it to its end
-        return out
+        products = [torch.mm(a, b, out=out) for (a, b), out in zip(tensors, outs, strict=True)]
+        if device != "cpu":
+            torch.cuda.synchronize()  # a CUDA kernel returns at launch; time it to its end
+        return products
 
     return call
 

@@ -8,8 +8,8 @@ Read in this order: :mod:`.layers` (forward and backward of each layer), :mod:`.
 from mlpcompare.numpy_mlp.runtime import (
     configure_threads,
     environment,
-    matmul_call,
     resolve_device,
+    step_products,
 )
 from mlpcompare.numpy_mlp.trainer import MODEL_FILE, Trainer, load_model
 
@@ -19,6 +19,6 @@ __all__ = [
     "configure_threads",
     "environment",
     "load_model",
-    "matmul_call",
     "resolve_device",
+    "step_products",
 ]

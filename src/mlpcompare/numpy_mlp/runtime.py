@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 import numpy as np
 import threadpoolctl
@@ -38,11 +37,12 @@ def resolve_device(requested: str) -> str:
     return "cpu"
 
 
-def matmul_call(lhs: np.ndarray, rhs: np.ndarray, device: str):
-    """One ``lhs @ rhs`` as the trainer computes it (this BLAS, a preallocated output; returns
-    the product): the call the in-run ceiling times (:class:`mlpcompare.roofline.RunCeiling`)."""
-    out = np.empty((lhs.shape[0], rhs.shape[1]), dtype=np.float32)
-    return partial(np.matmul, lhs, rhs, out=out)
+def step_products(pairs: list[tuple[np.ndarray, np.ndarray]], device: str):
+    """A call that computes every ``lhs @ rhs`` of ``pairs`` as the trainer does (this BLAS,
+    one product after another into preallocated arrays) and returns them: what the in-run
+    ceiling times (:class:`mlpcompare.roofline.RunCeiling`)."""
+    outs = [np.empty((lhs.shape[0], rhs.shape[1]), dtype=np.float32) for lhs, rhs in pairs]
+    return lambda: [np.matmul(*pair, out=out) for pair, out in zip(pairs, outs, strict=True)]
 
 
 def environment() -> dict:
