@@ -96,23 +96,31 @@ def learning_curves(study: dict, seeds, layout: StudyLayout, path: str) -> None:
 
 def intensity_figure(summary: pd.DataFrame, path: str) -> None:
     """Training samples/s and the fraction of the in-run ceiling against the arithmetic
-    intensity of the step's matrix products: one point per variant and framework, so the
-    overhead-bound (left) and compute-bound (right) regimes show."""
+    intensity of the step's matrix products: one point per variant and framework (not joined:
+    neighbouring intensities can belong to different widths), so the overhead-bound (left) and
+    compute-bound (right) regimes show."""
     measured = np.isfinite(summary["roofline_fraction_mean"].to_numpy(float)).any()
     fig, axes = plt.subplots(1, 1 + measured, figsize=(4.8 + 4.7 * measured, 3.4), squeeze=False)
     speed, share = axes[0][0], axes[0][-1] if measured else None
     for fw, group in summary.groupby("framework", sort=False):
-        group = group.sort_values("arithmetic_intensity")
         x = group["arithmetic_intensity"].to_numpy(float)
-        style = {"marker": "o", "color": colour(fw), "label": frameworks.get(fw).label}
+        style = {"marker": "o", "linestyle": "none", "alpha": 0.8, "color": colour(fw),
+                 "label": frameworks.get(fw).label}  # fmt: skip
         speed.plot(x, group["samples_per_s_mean"].to_numpy(float), **style)
         if share is not None:
             share.plot(x, group["roofline_fraction_mean"].to_numpy(float), **style)
+    intensity = summary["arithmetic_intensity"].to_numpy(float)
+    low, high = np.floor(np.log10(intensity.min())), np.ceil(np.log10(intensity.max()))
+    ticks = [m * 10**e for e in range(int(low), int(high) + 1) for m in (1, 2, 5)]
     for ax in axes[0]:
         ax.set_xscale("log")
+        # 10, 20, 50, 100: a study spans a decade or two, too few powers of ten to read by
+        ax.set_xticks([t for t in ticks if intensity.min() / 1.5 <= t <= intensity.max() * 1.5])
+        _plain_ticks(ax.xaxis, minor=False)
         ax.set_xlabel("arithmetic intensity (FLOP/byte)")
     speed.set(yscale="log", ylabel="training samples/s")
-    if share is not None:  # only with the in-run ceiling (bench.in_run_ceiling, CPU runs)
+    if share is not None:  # only with the in-run ceiling (bench.in_run_ceiling)
+        share.axhline(1.0, color="k", linestyle="--", linewidth=0.8)
         share.set(ylabel="fraction of the in-run ceiling")
     axes[0][-1].legend(fontsize=8)
     save(fig, path)
