@@ -183,14 +183,15 @@ def inference_medians(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def ceilings(keys: pd.DataFrame, roofline_data: dict) -> pd.Series:
-    """The roofline ceiling (samples/s) at each row's ``dataset``, ``arch`` and ``batch_size``
-    (:func:`mlpcompare.roofline.find`); NaN where none was measured."""
+    """The roofline job's ceiling (samples/s) at each row's ``dataset``, ``arch`` and
+    ``batch_size`` (:func:`mlpcompare.roofline.find`); NaN where none was measured, and for a
+    row whose ``device`` is CUDA: the job times the CPU, which says nothing about a GPU."""
     found = (
         roofline.find(roofline_data, dataset, arch, int(batch))
         for dataset, arch, batch in keys[["dataset", "arch", "batch_size"]].itertuples(index=False)
     )
     values = [entry["ceiling_samples_per_s"] if entry else math.nan for entry in found]
-    return pd.Series(values, index=keys.index, dtype="float64")
+    return pd.Series(values, index=keys.index, dtype="float64").where(keys["device"] != "cuda")
 
 
 def _clean(value):
@@ -247,9 +248,8 @@ def summary_table(runs: list[dict], roofline_data: dict, loc: Mapping[str, int])
     table = table.reset_index()
     # Each run's fraction of the ceiling timed between its own epochs, on its own device
     # (train.json); a CPU run without one (bench.in_run_ceiling off) falls back to the roofline
-    # job's ceiling. A GPU run never does: the CPU's ceiling says nothing about a GPU.
+    # job's ceiling (a GPU run never does: :func:`ceilings`).
     job_fraction = table["train_samples_per_s_median"] / ceilings(table, roofline_data)
-    job_fraction = job_fraction.where(table["device"] != "cuda")
     table["roofline_fraction"] = table["in_run_fraction"].fillna(job_fraction)
     infer = inference_medians(inference_frame(runs), GROUP)
     infer = infer[infer["api"] != bench.ONNX_RUNTIME_API]
@@ -346,7 +346,7 @@ def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dic
     median = table["samples_per_s_median"]
     # The framework's in-run ceiling (medians over its tuned seeds of each run's median and
     # quartiles over epochs) for both variants where they train at the same batch size: the
-    # idiomatic runs do not time one. Otherwise a CPU run's roofline job entry.
+    # idiomatic runs do not time one. Otherwise the roofline job's entry (CPU runs only).
     in_run = grouped(frame, GROUP).agg(
         in_run=("ceiling_samples_per_s", "median"),
         ceiling_q1=("ceiling_q1", "median"),
@@ -358,8 +358,7 @@ def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dic
     same_batch = table["batch_size"] == table["tuned_batch_size"]
     for column in ("in_run", "ceiling_q1", "ceiling_q3"):
         table[column] = table[column].astype("float64").where(same_batch)
-    job = ceilings(table, roofline_data).where(table["device"] != "cuda")
-    table["ceiling_samples_per_s"] = table["in_run"].fillna(job)
+    table["ceiling_samples_per_s"] = table["in_run"].fillna(ceilings(table, roofline_data))
     table["roofline_fraction"] = median / table["ceiling_samples_per_s"]
     medians = table[table["variant"] == "tuned"].set_index(GROUP)["samples_per_s_median"]
     tuned_median = table.join(medians.rename("tuned"), on=GROUP)["tuned"]
