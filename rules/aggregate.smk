@@ -78,19 +78,17 @@ rule loc:
 
 
 # What a new user of each framework waits for before training starts: the install size of its
-# packages and the import time of the modules its idiomatic code imports. In the framework's own
-# environment (its packages are what is measured); timed, so it runs alone.
+# packages (read in the framework's own environment) and the import time of the modules its
+# idiomatic code imports, which every training job of the framework times first thing in its
+# fresh interpreter (scripts/train.py). Nothing is timed here, so it need not run alone.
 for framework in FRAMEWORKS:
 
     rule:
         name:
             f"first_use_{framework}"
         input:
-            idiomatic=str(
-                module_path(
-                    frameworks.get(framework).idiomatic,
-                    Path(repo_file("src")),
-                )
+            train=run_files(
+                "train.json", [run for run in RUNS if run["framework"] == framework]
             ),
             code=code("first_use.py"),
         output:
@@ -101,11 +99,8 @@ for framework in FRAMEWORKS:
             f"benchmarks/first_use/{framework}.tsv"
         conda:
             f"../{frameworks.get(framework).env}"
-        resources:
-            timing=TIMED,
         params:
             framework=framework,
-            repeats=config["bench"]["import_repeats"],
         script:
             "../scripts/first_use.py"
 
@@ -210,7 +205,7 @@ rule throughput:
         "../envs/base.yaml"
     params:
         runs=RUNS,
-        idiomatic=IDIOMATIC,
+        idiomatic=IDIOMATIC_RUNS,
     script:
         "../scripts/throughput.py"
 
@@ -234,7 +229,6 @@ rule tuned_vs_idiomatic:
     conda:
         "../envs/base.yaml"
     params:
-        runs=RUNS,
-        idiomatic=IDIOMATIC,
+        idiomatic=IDIOMATIC_RUNS,
     script:
         "../scripts/tuned_vs_idiomatic.py"

@@ -11,7 +11,16 @@ min_version("9.0")
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from mlpcompare import config as cfg
-from mlpcompare import codedeps, codesize, figures, frameworks, layout, limits, studies
+from mlpcompare import (
+    codedeps,
+    codesize,
+    devexp,
+    figures,
+    frameworks,
+    layout,
+    limits,
+    studies,
+)
 from mlpcompare.data import IDX_FILES, REMOTE, SYNTHETIC
 from mlpcompare.layout import RESULTS
 from mlpcompare.studies import STUDY_RESULTS
@@ -78,7 +87,7 @@ TIMED = 100
 TIMING_SETTINGS = {
     k: v
     for k, v in config["bench"].items()
-    if k not in ("idiomatic", "roofline_seconds", "import_repeats", "in_run_ceiling")
+    if k not in ("idiomatic", "idiomatic_seeds", "roofline_seconds", "in_run_ceiling")
 }
 # The roofline times its matrix products like the benchmark, for their own number of seconds.
 ROOFLINE_SETTINGS = {
@@ -197,17 +206,19 @@ IDIOMATIC = (
 )
 
 
+# The seeds the idiomatic variant trains: the first bench.idiomatic_seeds of `seeds` (null: all).
+IDIOMATIC_SEEDS = SEEDS[: config["bench"]["idiomatic_seeds"]]
 # What the idiomatic job writes in each seed's folder besides the model and the evaluation files.
 IDIOMATIC_TRAIN_FILES = {"history": "history.csv", "train": "train.json"}
 # Every idiomatic run, keyed like a tuned one (mlpcompare.layout: idiomatic_run_file).
-IDIOMATIC_RUNS = [{**r, "seed": seed} for r in IDIOMATIC for seed in SEEDS]
+IDIOMATIC_RUNS = [{**r, "seed": seed} for r in IDIOMATIC for seed in IDIOMATIC_SEEDS]
 
 
 def idiomatic_file_patterns(framework, name):
     """File `name` of every seed's idiomatic run of `framework`, dataset and arch as wildcards."""
     return [
         RESULTS.idiomatic_run_file(layout.run_pattern(framework, seed), name)
-        for seed in SEEDS
+        for seed in IDIOMATIC_SEEDS
     ]
 
 

@@ -2,7 +2,8 @@
 # e.g. DataLoader + loop, model.fit, a jitted optax loop) with the tuned run's full recipe, then
 # evaluated as a tuned run is (metrics, confusion, inference through the framework's own
 # prediction call). One job per framework covers every seed, training and evaluation in one
-# process (starting TensorFlow alone takes ~6 s). Requested only when bench.idiomatic is on.
+# process (starting TensorFlow alone takes ~6 s). Requested only when bench.idiomatic is on, for
+# the first bench.idiomatic_seeds seeds.
 
 for framework in FRAMEWORKS:
 
@@ -13,7 +14,7 @@ for framework in FRAMEWORKS:
         input:
             split=RESULTS.split(D),
             info=RESULTS.split_info(D),
-            init=[RESULTS.init(D, A, seed) for seed in SEEDS],
+            init=[RESULTS.init(D, A, seed) for seed in IDIOMATIC_SEEDS],
             code=code(
                 "idiomatic.py",
                 frameworks.get(framework).trainer,
@@ -26,7 +27,7 @@ for framework in FRAMEWORKS:
             },
             model=[
                 RESULTS.idiomatic_model(layout.run_pattern(framework, seed))
-                for seed in SEEDS
+                for seed in IDIOMATIC_SEEDS
             ],
             summary=RESULTS.idiomatic(D, A, framework),
         log:
@@ -46,7 +47,7 @@ for framework in FRAMEWORKS:
             arch=arch_params,
             training=training_params(framework),
             device=config["device"],
-            seeds=SEEDS,
+            seeds=IDIOMATIC_SEEDS,
             bench=TIMING_SETTINGS,
         script:
             "../scripts/idiomatic.py"

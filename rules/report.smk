@@ -43,7 +43,7 @@ rule plots:
         "../envs/base.yaml"
     params:
         runs=runs_of,
-        idiomatic=bool(IDIOMATIC),
+        idiomatic_seeds=IDIOMATIC_SEEDS if IDIOMATIC else [],
     script:
         "../scripts/plots.py"
 

@@ -49,5 +49,7 @@ for framework in FRAMEWORKS:
             training=training_params(framework),
             device=config["device"],
             in_run_ceiling=config["bench"]["in_run_ceiling"],
+            # What the framework's idiomatic code imports: the job times it (devexp: first use).
+            import_modules=devexp.idiomatic_imports(framework, workflow.basedir),
         script:
             "../scripts/train.py"

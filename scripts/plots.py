@@ -5,6 +5,6 @@ from mlpcompare.layout import RESULTS
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():
     data = figures.read_arch_data(
-        snakemake.params.runs, RESULTS, idiomatic=snakemake.params.idiomatic
+        snakemake.params.runs, RESULTS, idiomatic_seeds=snakemake.params.idiomatic_seeds
     )
     figures.draw(data, dict(snakemake.output.items()))

@@ -1,5 +1,11 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import logs, runs
+from mlpcompare.import_clock import import_seconds
+
+# First thing, before anything here imports NumPy: the modules a new user's code imports, timed in
+# this fresh interpreter (devexp: time to first result).
+IMPORT_SECONDS = import_seconds(snakemake.params.import_modules)
+
+from mlpcompare import logs, runs  # noqa: E402
 
 logs.to_file(snakemake.log[0])
 logs.run(
@@ -14,4 +20,5 @@ logs.run(
     in_run_ceiling=snakemake.params.in_run_ceiling,
     threads=snakemake.threads,
     outputs=snakemake.output,
+    first_use={"modules": snakemake.params.import_modules, "import_seconds": IMPORT_SECONDS},
 )

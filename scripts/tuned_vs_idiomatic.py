@@ -3,6 +3,4 @@ from mlpcompare import aggregate, layout, logs
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():
-    aggregate.write_idiomatic(
-        snakemake.params.runs, snakemake.params.idiomatic, layout.RESULTS, snakemake.output[0]
-    )
+    aggregate.write_idiomatic(snakemake.params.idiomatic, layout.RESULTS, snakemake.output[0])

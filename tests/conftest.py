@@ -76,8 +76,7 @@ architectures:
   mlp-32: {hidden: [32], activation: relu, dropout: 0.0}
 training: {epochs: 3, patience: 0, lr: 0.01}
 threads: 1
-bench: {batch_sizes: [1, 32], min_repeats: 5, min_seconds: 0.05, rounds: 1, warmup_calls: 5,
-        import_repeats: 1}
+bench: {batch_sizes: [1, 32], min_repeats: 5, min_seconds: 0.05, rounds: 1, warmup_calls: 5}
 """
 
 

@@ -223,9 +223,10 @@ def _tables(results: Path, keys: list[dict]) -> None:
     aggregate.write_summary(keys, paths, paths.top("summary.csv"))
     aggregate.write_serving(keys, paths, paths.top("serving.csv"))
     measured = [key for key in framework_keys(keys) if Path(idiomatic_path(paths, key)).is_file()]
-    aggregate.write_throughput(keys, measured, paths, paths.top("throughput.csv"))
-    if measured:
-        aggregate.write_idiomatic(keys, measured, paths, paths.top("idiomatic.csv"))
+    idiomatic_runs = [key for key in keys if framework_keys([key])[0] in measured]
+    aggregate.write_throughput(keys, idiomatic_runs, paths, paths.top("throughput.csv"))
+    if idiomatic_runs:
+        aggregate.write_idiomatic(idiomatic_runs, paths, paths.top("idiomatic.csv"))
     for i, fw in enumerate(frameworks):  # install sizes and import times, invented
         first_use = {
             "install_bytes": {fw: 10_000_000 * (i + 1)},

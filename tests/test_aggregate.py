@@ -427,7 +427,7 @@ def test_write_throughput_from_files(tmp_path):
     runs = write_run_files(layout, RUNS)
     for run in idiomatic("tf", [250.0, 250.0, 250.0]):
         io.write_json(run["train"], layout.idiomatic_run_file(run, "train.json"))
-    measured = [{"dataset": "d", "arch": "a", "framework": "tf"}]
+    measured = [run for run in runs if run["framework"] == "tf"]
     aggregate.write_throughput(runs, measured, layout, layout.top("throughput.csv"))
     rows = io.read_csv(layout.top("throughput.csv"))
     assert list(rows[0]) == aggregate.THROUGHPUT_COLUMNS

@@ -94,12 +94,6 @@ def load_runs(
     ]
 
 
-def idiomatic_runs(runs: Iterable[Mapping], measured: Iterable[Mapping]) -> list[Mapping]:
-    """The runs whose (dataset, arch, framework) is in ``measured``: the idiomatic variant runs
-    the same seeds as the tuned runs, so its runs have the same keys."""
-    keys = {tuple(record[key] for key in GROUP) for record in measured}
-    return [run for run in runs if tuple(run[key] for key in GROUP) in keys]
-
 
 def _read(path: str):
     return io.read_csv(path) if path.endswith(".csv") else io.read_json(path)
@@ -447,26 +441,23 @@ def write_serving(runs: list[Mapping], layout: Layout, output: str | os.PathLike
 def write_throughput(
     runs: list[Mapping], idiomatic: list[Mapping], layout: Layout, output: str | os.PathLike
 ) -> None:
-    """results/throughput.csv from every run's train.json, the idiomatic train.json of the same
-    seeds of each (dataset, arch, framework) record in ``idiomatic`` (none when the variant is
-    off) and the roofline."""
-    measured = idiomatic_runs(runs, idiomatic)
+    """results/throughput.csv from every run's train.json, the train.json of every idiomatic run
+    (``idiomatic``: their run records; none when the variant is off) and the roofline."""
     table = throughput_table(
         load_runs(runs, layout, ["train"]),
-        load_runs(measured, layout, ["train"], idiomatic=True),
+        load_runs(idiomatic, layout, ["train"], idiomatic=True),
         io.read_json(layout.machine("roofline.json")),
     )
     io.write_csv(cleaned(table), output, THROUGHPUT_COLUMNS)
 
 
 def write_idiomatic(
-    runs: list[Mapping], idiomatic: list[Mapping], layout: Layout, output: str | os.PathLike
+    idiomatic: list[Mapping], layout: Layout, output: str | os.PathLike
 ) -> None:
-    """results/idiomatic.csv from the metrics.json and train.json of the tuned and idiomatic
-    runs of each (dataset, arch, framework) record in ``idiomatic``."""
-    measured = idiomatic_runs(runs, idiomatic)
+    """results/idiomatic.csv from the metrics.json and train.json of every idiomatic run
+    (``idiomatic``: their run records) and of the tuned run of the same key (seed against seed)."""
     table = idiomatic_table(
-        load_runs(measured, layout, ["metrics", "train"]),
-        load_runs(measured, layout, ["metrics", "train"], idiomatic=True),
+        load_runs(idiomatic, layout, ["metrics", "train"]),
+        load_runs(idiomatic, layout, ["metrics", "train"], idiomatic=True),
     )
     io.write_csv(cleaned(table), output, IDIOMATIC_COLUMNS)

@@ -12,9 +12,10 @@ Per framework and variant (``tuned``: the registry's ``sources``; ``idiomatic``:
   decided by what the code calls or defines (``loss.backward()`` -> provided, ``def backward``
   -> by hand), with the names that decided it as evidence.
 
-Nothing here imports a framework: the code is read with :mod:`ast`. What needs the framework
-installed (install size, import time) is measured by :func:`first_use` in the framework's own
-environment, one job per framework; first-epoch times come from train.json and idiomatic.json.
+Nothing here imports a framework: the code is read with :mod:`ast`. The install size is read by
+:func:`first_use` in the framework's own environment, one job per framework; import times (each
+training job takes one: mlpcompare.import_clock) and first-epoch times come from train.json, and
+the idiomatic variant's first epochs from idiomatic.json.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import statistics
-import subprocess
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -32,7 +31,6 @@ from pathlib import Path
 from mlpcompare import codesize, frameworks, io
 
 VARIANTS = ("tuned", "idiomatic")
-IMPORT_REPEATS = 3
 
 
 @dataclass(frozen=True)
@@ -350,33 +348,16 @@ def install_bytes(packages: Iterable[str]) -> dict[str, int | None]:
     return sizes
 
 
-def import_seconds(modules: list[str], repeats: int = IMPORT_REPEATS) -> list[float]:
-    """Seconds to import ``modules`` in a fresh interpreter, ``repeats`` times (start-up of the
-    interpreter itself excluded: the clock starts inside it)."""
-    code = (
-        "import time; start = time.perf_counter()\n"
-        + "".join(f"import {module}\n" for module in modules)
-        + "print(time.perf_counter() - start)"
-    )
-    times = []
-    for _ in range(repeats):
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        )
-        times.append(float(done.stdout.strip().splitlines()[-1]))
-    return times
-
-
-def first_use(name: str, repo: str | Path, repeats: int = IMPORT_REPEATS) -> dict:
-    """first_use.json of framework ``name``: install size of its packages, import time of the
-    modules its idiomatic code imports (``repeats`` fresh interpreters)."""
-    fw = frameworks.get(name)
-    modules = idiomatic_imports(name, repo)
+def first_use(name: str, trains: Iterable[Mapping]) -> dict:
+    """first_use.json of framework ``name``: install size of its packages, and the import time
+    of the modules its idiomatic code imports as each of its training jobs (``trains``: their
+    train.json) took it, first thing in a fresh interpreter (mlpcompare.import_clock)."""
+    taken = [train["first_use"] for train in trains]
     return {
         "framework": name,
-        "install_bytes": install_bytes(fw.packages),
-        "modules": modules,
-        "import_seconds": import_seconds(modules, repeats),
+        "install_bytes": install_bytes(frameworks.get(name).packages),
+        "modules": taken[0]["modules"] if taken else [],
+        "import_seconds": [t["import_seconds"] for t in taken],
     }
 
 

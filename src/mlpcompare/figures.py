@@ -9,6 +9,7 @@ Snakemake start does) does not load matplotlib.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mlpcompare import io, roofline
@@ -75,9 +76,12 @@ class ArchData:
     idiomatic_runs: list[dict] = field(default_factory=list)
 
 
-def read_arch_data(runs: list[dict], results: Layout, idiomatic: bool = False) -> ArchData:
+def read_arch_data(
+    runs: list[dict], results: Layout, idiomatic_seeds: Iterable[int] = ()
+) -> ArchData:
     """Read the files of one dataset x architecture (``runs``: its run records) under
-    ``results``; with ``idiomatic``, the idiomatic runs' training records and histories too."""
+    ``results``; and the training records and histories of the idiomatic runs of
+    ``idiomatic_seeds`` (none: the variant is off)."""
     loaded = [
         {
             **run,
@@ -111,7 +115,8 @@ def read_arch_data(runs: list[dict], results: Layout, idiomatic: bool = False) -
                 "train": io.read_json(results.idiomatic_run_file(run, "train.json")),
                 "history": io.read_csv(results.idiomatic_run_file(run, "history.csv")),
             }
-            for run in (runs if idiomatic else [])
+            for run in runs
+            if run["seed"] in idiomatic_seeds
         ],
     )
 

@@ -99,12 +99,13 @@ def ceiling_summary(history: list[dict], steady_samples_per_s: float) -> dict:
 
 
 def train(*, framework, split_path, init_path, arch, training, seed, device, threads, outputs,
-          in_run_ceiling=False):  # fmt: skip
+          in_run_ceiling=False, first_use=None):  # fmt: skip
     """Train ``framework`` on the split from the shared initial weights; write model, history, summary.
 
     ``outputs`` has ``model``, ``history`` and ``train`` paths. A diverged run (loss not finite,
     or over DIVERGENCE_FACTOR times chance) is not an error: it is written with
-    ``status: diverged`` so the workflow carries on and the report can show it.
+    ``status: diverged`` so the workflow carries on and the report can show it. ``first_use``
+    (the import time the job's script took: scripts/train.py) goes into the summary as is.
     """
     module, used_device = prepare_framework(framework, threads, device)
     data = io.read_npz(split_path)
@@ -113,6 +114,8 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
         device=used_device, threads=threads, history_path=outputs.history,
         in_run_ceiling=in_run_ceiling,
     )  # fmt: skip
+    if first_use is not None:
+        summary["first_use"] = first_use
     trainer.save(outputs.model)
     io.write_json(summary, outputs.train)
     return summary

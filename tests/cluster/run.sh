@@ -32,7 +32,7 @@ threads: 1
 gpu_jobs: [torch, jax]
 training: {epochs: 5}
 bench: {batch_sizes: [32], full_test_set: false, warmup_calls: 5, min_repeats: 5,
-        min_seconds: 0.05, rounds: 1, import_repeats: 1}'
+        min_seconds: 0.05, rounds: 1}'
 GPU_RULE='^(train|evaluate|idiomatic)_(torch|jax)$' # the rules gpu_jobs: [torch, jax] tags
 FRAMEWORK_RULE='^(train|evaluate|idiomatic)_'       # threads: 1 -> --cpus-per-task=1
 

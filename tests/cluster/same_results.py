@@ -27,6 +27,8 @@ VOLATILE = {
     "ceiling_q1",
     "ceiling_q3",
     "roofline_fraction",
+    # the framework's import time, taken in the training job (scripts/train.py)
+    "import_seconds",
     "peak_rss_mb",
     "platform",
     "environment",
