@@ -51,5 +51,6 @@ for framework in FRAMEWORKS:
             in_run_ceiling=config["bench"]["in_run_ceiling"],
             # What the framework's idiomatic code imports: the job times it (devexp: first use).
             import_modules=devexp.idiomatic_imports(framework, workflow.basedir),
+            import_environment=frameworks.get(framework).import_environment,
         script:
             "../scripts/train.py"

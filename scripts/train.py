@@ -3,7 +3,9 @@ from mlpcompare.import_clock import import_seconds
 
 # First thing, before anything here imports NumPy: the modules a new user's code imports, timed in
 # this fresh interpreter (devexp: time to first result).
-IMPORT_SECONDS = import_seconds(snakemake.params.import_modules)
+IMPORT_SECONDS = import_seconds(
+    snakemake.params.import_modules, snakemake.params.import_environment
+)
 
 from mlpcompare import logs, runs  # noqa: E402
 

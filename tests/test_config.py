@@ -91,6 +91,13 @@ def test_idiomatic_is_an_on_off_switch():
     }
 
 
+def test_idiomatic_seeds_is_a_count_or_all():
+    assert DEFAULT["bench"]["idiomatic_seeds"] == 1
+    for fine in (1, 3, None):
+        assert problems_with(bench__idiomatic_seeds=fine) == []
+    assert problems_with(bench__idiomatic_seeds=0) != []
+
+
 def job_stats(workdir, *args) -> dict[str, int]:
     """Rule -> planned job count of a dry run (Snakemake's job stats table)."""
     run = snakemake(workdir, "-n", *args)
@@ -109,6 +116,20 @@ def test_idiomatic_jobs_are_planned_only_when_switched_on(tmp_path):
     off = job_stats(tmp_path, "--config", "bench={idiomatic: false}")
     assert not [rule for rule in off if rule.startswith("idiomatic")]  # the table too
     assert off["throughput"] == 1 and off["evaluate_numpy"] == planned["evaluate_numpy"] == 1
+
+
+@pytest.mark.slow
+def test_the_idiomatic_variant_trains_the_first_idiomatic_seeds(tmp_path):
+    copy_workflow(tmp_path)
+
+    def seeds(*args) -> set[str]:
+        run = snakemake(tmp_path, "-n", *args)
+        assert run.returncode == 0, run.stderr[-2000:]
+        return set(re.findall(r"numpy/idiomatic/seed(\d+)/train\.json", run.stdout + run.stderr))
+
+    assert seeds() == {"0"}
+    assert seeds("--config", "bench={idiomatic_seeds: 2}") == {"0", "1"}
+    assert seeds("--config", "bench={idiomatic_seeds: null}") == {"0", "1", "2"}
 
 
 @pytest.mark.slow

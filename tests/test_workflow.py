@@ -24,6 +24,26 @@ def test_every_framework_and_seed_trained_from_the_shared_initialisation(tiny_ru
 
 
 @pytest.mark.slow
+def test_each_training_job_times_the_import_and_starts_the_framework_as_its_trainer_does(
+    tiny_run,
+):
+    """The import is timed before the trainer module is loaded, so the timing must set the
+    registry's import environment itself: a TensorFlow started with oneDNN would train differently."""
+    runs = tiny_run / "results" / "digits" / "mlp-32"
+    for fw in frameworks.NAMES:
+        for seed in (0, 1):
+            summary = json.loads((runs / fw / f"seed{seed}" / "train.json").read_text())
+            assert summary["first_use"]["modules"][0] == fw
+            assert 0 < summary["first_use"]["import_seconds"] < 60
+            if fw == "keras":
+                assert summary["environment"]["onednn_opts"] == "0"
+    first_use = json.loads(
+        (tiny_run / "results" / "machine" / "first_use" / "keras.json").read_text()
+    )
+    assert len(first_use["import_seconds"]) == 2  # one per training job
+
+
+@pytest.mark.slow
 def test_data_stage_artifacts_and_logs(tiny_run):
     data = tiny_run / "results" / "digits"
     split = json.loads((data / "data" / "split.json").read_text())

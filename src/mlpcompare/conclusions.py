@@ -300,7 +300,8 @@ def code_sentences(devexp: list[dict]) -> list[str]:
             for r in imports
         ]
         sentences.append(
-            f"Importing the framework takes (median of 3 fresh interpreters) {names(parts)}."
+            "Importing the framework takes (median over its training jobs, each a fresh "
+            f"interpreter) {names(parts)}."
         )
     return sentences
 

@@ -10,10 +10,12 @@ against it). Adding a framework is an entry there plus its own modules, environm
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from mlpcompare import import_clock
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,10 @@ class Framework:
     runtime's own memory before data or model (the peak RSS of a digits run, where data and
     model take under 2 MiB, rounded up to also cover the MNIST runs' measured peaks);
     ``device_copy``, whether it copies the training set into its own arrays; ``chunked_eval``,
-    whether its validation pass runs in chunks of rows.
+    whether its validation pass runs in chunks of rows. ``import_environment``: environment
+    variables the framework reads once, when it is first imported; the trainer module sets them
+    (unless set already) before importing it, and so does the import clock of a training job
+    (:mod:`mlpcompare.import_clock`), so that the framework is only ever started one way.
     """
 
     name: str
@@ -50,6 +55,11 @@ class Framework:
     runtime_mib: int
     device_copy: bool
     chunked_eval: bool
+    import_environment: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def set_import_environment(self) -> None:
+        """Set :attr:`import_environment` where the environment does not say otherwise."""
+        import_clock.set_environment(self.import_environment)
 
     def trainer_module(self):
         """The imported trainer module (imports the framework itself)."""

@@ -12,14 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-# Keras picks its backend once, when first imported, so the choice must be in the environment
-# before `import keras`; TF's C++ start-up notices (oneDNN, CPU features) would drown rule logs.
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# TF's own (Eigen) CPU kernels rather than oneDNN's: a MNIST training step took ~2.2 ms against
-# ~2.6 ms with oneDNN on the 2-core AMD machine we measure on (docs/performance.md). Read when TF
-# starts; set TF_ENABLE_ONEDNN_OPTS=1 to compare on your CPU (the run records which was used).
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+from mlpcompare import frameworks
+
+# Backend, logging and CPU kernels are read once, when TensorFlow and Keras are first imported:
+# the registry's import_environment for Keras (frameworks.yaml, where each is explained).
+frameworks.get("keras").set_import_environment()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
