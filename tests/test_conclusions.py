@@ -147,3 +147,17 @@ def test_the_idiomatic_accuracy_sentence_follows_idiomatic_csv(results):
     made = text(section(results))
     assert f"{fw}'s idiomatic path misses the tuned test accuracy by -0.80 points" in made
     assert "at 2.50× the tuned training time, beyond the seeds' spread" in made
+
+
+def test_the_idiomatic_speed_sentence_says_when_it_rests_on_one_run(results):
+    def seeds(n):
+        def change(row):
+            if row["variant"] == "idiomatic":
+                row["n_seeds"] = str(n)
+
+        return change
+
+    edit(results.top("throughput.csv"), seeds(2))
+    assert "by a factor of (medians over seeds)" in text(section(results))
+    edit(results.top("throughput.csv"), seeds(1))
+    assert "(the tuned median over seeds against one idiomatic run)" in text(section(results))

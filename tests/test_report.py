@@ -122,6 +122,9 @@ def test_throughput_table_labels_each_variant_and_idiomatic_api(fake):
         assert f">{report.fmt(row['samples_per_s_median'])}<" in cells
         assert f">{report.percent(row['roofline_fraction'])}<" in cells
         assert f">{report.fmt(row['slowdown_vs_tuned'])}<" in cells
+        # an interquartile range over one seed is no spread: shown as a dash
+        spread = f"{report.fmt(row['samples_per_s_q1'])} – {report.fmt(row['samples_per_s_q3'])}"
+        assert (spread in cells) == (int(row["n_seeds"]) > 1), (fw, variant)
     idiomatic = [r for r in rows if r["variant"] == "idiomatic"]
     assert {r["api"] for r in idiomatic} == {f"{fw} convenient path" for fw in frameworks.NAMES}
     # fake_results: the idiomatic rate is a third of the tuned one; keras' tuned median has only
