@@ -28,7 +28,7 @@ def test_each_training_job_times_the_import_and_starts_the_framework_as_its_trai
     tiny_run,
 ):
     """The import is timed before the trainer module is loaded, so the timing must set the
-    registry's import environment itself: a TensorFlow started with oneDNN would train differently."""
+    registry's import environment itself: TensorFlow started with oneDNN trains differently."""
     runs = tiny_run / "results" / "digits" / "mlp-32"
     for fw in frameworks.NAMES:
         for seed in (0, 1):

@@ -94,7 +94,6 @@ def load_runs(
     ]
 
 
-
 def _read(path: str):
     return io.read_csv(path) if path.endswith(".csv") else io.read_json(path)
 

@@ -200,7 +200,9 @@ def idiomatic_sentence(group: Group) -> str | None:
     ]
     # bench.idiomatic_seeds: 1 (the default) gives one idiomatic run against the tuned median.
     one_run = all(int(float(r["n_seeds"])) == 1 for r in rows)
-    over = "the tuned median over seeds against one idiomatic run" if one_run else "medians over seeds"
+    over = (
+        "the tuned median over seeds against one idiomatic run" if one_run else "medians over seeds"
+    )
     return (
         f"The idiomatic path trains slower than the tuned trainer by a factor of ({over}): "
         f"{names(parts)}."
