@@ -450,9 +450,7 @@ def write_throughput(
     io.write_csv(cleaned(table), output, THROUGHPUT_COLUMNS)
 
 
-def write_idiomatic(
-    idiomatic: list[Mapping], layout: Layout, output: str | os.PathLike
-) -> None:
+def write_idiomatic(idiomatic: list[Mapping], layout: Layout, output: str | os.PathLike) -> None:
     """results/idiomatic.csv from the metrics.json and train.json of every idiomatic run
     (``idiomatic``: their run records) and of the tuned run of the same key (seed against seed)."""
     table = idiomatic_table(
