@@ -1,6 +1,7 @@
 """The HTML report: one self-contained, escaped page whose numbers are the result files'."""
 
 import base64
+import csv
 import re
 import shutil
 import zipfile
@@ -132,6 +133,26 @@ def test_throughput_table_labels_each_variant_and_idiomatic_api(fake):
     slowdowns = {r["framework"]: r["slowdown_vs_tuned"] for r in idiomatic}
     assert slowdowns == {"numpy": "3.0", "torch": "3.0", "keras": "2.9703", "jax": "3.0"}
     assert "no-idiomatic" not in fake["page"].ids
+
+
+def test_the_idiomatic_accuracy_table_shows_an_interval_only_where_there_is_one(tmp_path):
+    cfg = config()
+    keys = write_results(tmp_path / "results", cfg)
+
+    def table() -> str:
+        html = render(tmp_path / "results", cfg, keys)
+        return re.search(r'<table class="data idiomatic".*?</table>', html, re.S)[0]
+
+    assert table().count(" [") == 3 * N_FW  # two seeds: tuned, idiomatic and difference
+    path = tmp_path / "results" / "idiomatic.csv"
+    rows = read_csv(path)
+    for row in rows:  # one idiomatic seed (bench.idiomatic_seeds: 1): no intervals
+        row |= {key: "" for key in row if key.endswith(("_ci_low", "_ci_high"))}
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert " [" not in table() and "[—" not in table()
 
 
 def test_report_renders_without_the_idiomatic_variant(tmp_path):
