@@ -121,6 +121,33 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
     return summary
 
 
+def run_record(result, framework, seed, model_spec, n_train, training, device, threads, module):
+    """What the train.json of every run holds, tuned or idiomatic (``result``: its
+    :class:`~mlpcompare.training.FitResult`): how it ended, its times, the network and recipe,
+    where it ran, and the framework's provenance (``module``: its trainer module)."""
+    return {
+        "framework": framework,
+        "status": result.status,
+        "diverged_epoch": result.diverged_epoch,
+        "seed": seed,
+        "epochs_run": len(result.history),
+        "best_epoch": result.best_epoch,
+        "stopped_early": result.stopped_early,
+        "total_seconds": result.total_seconds,
+        "first_epoch_seconds": result.first_epoch_seconds,
+        "steady_samples_per_s": result.steady_samples_per_s,
+        "best_val_loss": min((h["val_loss"] for h in result.history), default=None),
+        "best_val_accuracy": max((h["val_accuracy"] for h in result.history), default=None),
+        "n_train": n_train,
+        "layer_sizes": model_spec.layer_sizes,
+        "n_parameters": model_spec.n_weights,
+        "training": training,
+        "device": device,
+        "threads": threads,
+        **provenance(module),
+    }
+
+
 def fit_run(module, framework, data, weights, arch, training, seed, *, device, threads,
             history_path, in_run_ceiling=False):  # fmt: skip
     """Train one seed in this process (framework already imported and pinned); write its
@@ -153,29 +180,12 @@ def fit_run(module, framework, data, weights, arch, training, seed, *, device, t
         ceiling=ceiling.measure if ceiling else None,
     )  # fmt: skip
     io.write_csv(result.history, history_path, HISTORY_COLUMNS)
-    summary = {
-        "framework": framework,
-        "status": result.status,
-        "diverged_epoch": result.diverged_epoch,
-        "seed": seed,
-        "epochs_run": len(result.history),
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
-        "total_seconds": result.total_seconds,
-        "first_epoch_seconds": result.first_epoch_seconds,
-        "steady_samples_per_s": result.steady_samples_per_s,
+    summary = run_record(
+        result, framework, seed, model_spec, n_train, training, device, threads, module
+    ) | {
         "time_to_target_s": result.time_to_target_s,
         **ceiling_summary(result.history, result.steady_samples_per_s),
         "target_val_accuracy": train_spec.target_val_accuracy,
-        "best_val_loss": min((h["val_loss"] for h in result.history), default=None),
-        "best_val_accuracy": max((h["val_accuracy"] for h in result.history), default=None),
-        "n_train": n_train,
-        "layer_sizes": model_spec.layer_sizes,
-        "n_parameters": model_spec.n_weights,
-        "training": training,
-        "device": device,
-        "threads": threads,
-        **provenance(module),
     }
     log.info(
         "done: %s, %d epochs, best epoch %d", result.status, len(result.history), result.best_epoch

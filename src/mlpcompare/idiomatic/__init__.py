@@ -42,7 +42,7 @@ from mlpcompare.runs import (
     HISTORY_COLUMNS,
     model_spec_for,
     prepare_framework,
-    provenance,
+    run_record,
     train_spec_for,
 )
 from mlpcompare.training import FitResult, steady_throughput
@@ -105,30 +105,13 @@ def train_one(path, tuned, framework, data, weights, arch, training, seed, *, de
     )
     summarise(result, n_train, loss_limit=DIVERGENCE_FACTOR * math.log(model_spec.n_out))
     io.write_csv(result.history, outputs.history, HISTORY_COLUMNS)
-    record = {
-        "framework": framework,
+    record = run_record(
+        result, framework, seed, model_spec, n_train, training, device, threads, tuned
+    ) | {
         "variant": VARIANT,
         "api": path.API,
         "inference_api": path.INFERENCE_API,
-        "status": result.status,
-        "diverged_epoch": result.diverged_epoch,
-        "seed": seed,
-        "epochs_run": len(result.history),
-        "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early,
-        "total_seconds": result.total_seconds,
-        "first_epoch_seconds": result.first_epoch_seconds,
-        "steady_samples_per_s": result.steady_samples_per_s,
-        "best_val_loss": min((h["val_loss"] for h in result.history), default=None),
-        "best_val_accuracy": max((h["val_accuracy"] for h in result.history), default=None),
         "train_loss_includes_penalty": path.LOSS_INCLUDES_PENALTY,
-        "n_train": n_train,
-        "layer_sizes": model_spec.layer_sizes,
-        "n_parameters": model_spec.n_weights,
-        "training": training,
-        "device": device,
-        "threads": threads,
-        **provenance(tuned),
     }
     io.write_json(record, outputs.train)
     log.info(
