@@ -51,6 +51,58 @@ def test_dropout_is_active_in_training_mode_only():
     assert not torch.allclose(training, inference)
 
 
+def dropout_output(dropout, x, seed):
+    torch.manual_seed(seed)
+    return dropout(x)
+
+
+def test_small_dropout_masks_are_torchs_own_draws_tested_against_the_threshold():
+    dropout = torch_mlp.Dropout(0.3).train()
+    x = torch.ones(64, 32)  # below PARALLEL_UNITS: torch's generator, as a fresh tensor draws
+    torch.manual_seed(7)
+    bits = torch.empty(64, 32, dtype=torch.int32).random_()
+    want = (bits >= round(0.3 * 2**31)).float() / 0.7
+    torch.testing.assert_close(dropout_output(dropout, x, 7), want, rtol=0, atol=0)
+    # a smaller batch reuses the first rows of the storage, and still draws like a fresh tensor
+    torch.testing.assert_close(dropout_output(dropout, x[:10], 7), want[:10], rtol=0, atol=0)
+
+
+def test_large_dropout_masks_drop_p_repeat_with_the_seed_and_ignore_the_thread_count():
+    x = torch.ones(1024, torch_mlp.PARALLEL_UNITS // 1024)  # drawn in chunks on threads
+    threads = torch.get_num_threads()
+    masks = []
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            torch_mlp._mask_pool.cache_clear()
+            dropout = torch_mlp.Dropout(0.2, layer=1).train()
+            masks += [dropout_output(dropout, x, 3), dropout(x)]
+    finally:
+        torch.set_num_threads(threads)
+        torch_mlp._mask_pool.cache_clear()
+    first, second, first_again, _ = masks
+    assert set(first.unique().tolist()) == {0.0, 1.25}
+    assert abs((first == 0).float().mean().item() - 0.2) < 0.002
+    assert not torch.equal(first, second)  # each step a new mask
+    assert torch.equal(first, first_again)  # same seed, other thread count: same mask
+    # another layer draws from other generators
+    assert not torch.equal(first, dropout_output(torch_mlp.Dropout(0.2, layer=2).train(), x, 3))
+
+
+def test_dropout_gradient_is_its_own_steps_mask_and_two_forwards_are_refused():
+    dropout = torch_mlp.Dropout(0.5).train()
+    for seed in (1, 2):  # the second step overwrites the first step's storage
+        x = torch.ones(8, 16, requires_grad=True)
+        out = dropout_output(dropout, x, seed)
+        out.sum().backward()
+        torch.testing.assert_close(x.grad, out.detach(), rtol=0, atol=0)  # d(x*mask)/dx = mask
+    x = torch.ones(8, 16, requires_grad=True)
+    first = dropout(x)
+    dropout(x)  # overwrites the mask the first output's backward needs
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        first.sum().backward()
+
+
 def test_load_canonical_rejects_a_transposed_weight():
     _, _, weights = tiny_problem()
     weights["W0"] = weights["W0"].T.copy()

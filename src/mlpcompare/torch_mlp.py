@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -42,8 +44,17 @@ from mlpcompare.spec import (
 
 MODEL_FILE = "model.pt"
 EVAL_CHUNK = 8192  # rows per forward pass in inference: bounds activation memory on big sets
+# Dropout masks of at least this many units on the CPU are drawn in MASK_CHUNKS parallel chunks.
+PARALLEL_UNITS = 2**20
+MASK_CHUNKS = 4
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+@functools.cache
+def _mask_pool() -> ThreadPoolExecutor:
+    """Threads that draw dropout chunks: as many as torch's (pinned before the first step)."""
+    return ThreadPoolExecutor(max_workers=min(MASK_CHUNKS, torch.get_num_threads()))
 
 
 class Dropout(nn.Module):
@@ -54,19 +65,68 @@ class Dropout(nn.Module):
     from torch's generator (``random_()``, ~3 ns) falls below ``round(p * 2**31)``: the same test
     as ``uniform(0, 1) < p`` to within 2**-31, and the NumPy MLP's. Kept units are scaled by
     ``1 / (1 - p)``; autograd differentiates the product.
+
+    One instance per layer keeps its bits, its keep flags and its mask between steps, as large as
+    the largest batch seen: torch's CPU allocator caches nothing, so a fresh 64 MB array (batch
+    4096, width 4096) paid ~20 ms of page faults, each of them every step. Autograd keeps the
+    mask for the backward pass, and the next step overwrites it only after that; a second
+    forward before the backward is refused by autograd's version check, never given a stale
+    mask.
+
+    torch's CPU generator is serial (~2 ns a unit, a tenth of a step at batch 4096 x width 4096),
+    so a mask of at least :data:`PARALLEL_UNITS` units on the CPU is drawn in
+    :data:`MASK_CHUNKS` chunks, each from a generator of its own (seeded from torch's seed, the
+    layer and the chunk) on the job's threads. The chunks are fixed, so the masks do not depend
+    on the thread count; smaller masks, and every mask on a GPU, come from torch's generator.
     """
 
-    def __init__(self, p: float):
+    def __init__(self, p: float, layer: int = 0):
         super().__init__()
         self.p = p
+        self.layer = layer
         self.threshold = min(round(p * 2**31), 2**31 - 1)
+        # Plain attributes, not in the state dict: storage (see _views) and chunk generators.
+        self.storage: tuple[torch.Tensor, ...] = ()
+        self.generators: list[torch.Generator] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return x
-        bits = torch.empty(x.shape, dtype=torch.int32, device=x.device).random_()
-        keep = (bits >= self.threshold).to(x.dtype)
-        return x * keep.mul_(1 / (1 - self.p))
+        bits, keep, mask = self._views(x)
+        self._draw(bits)
+        torch.ge(bits, self.threshold, out=keep)
+        mask.copy_(keep).mul_(1 / (1 - self.p))  # 0 or 1 / (1 - p)
+        return x * mask
+
+    def _views(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Bits, keep flags and mask shaped like ``x``, from storage reallocated to fit."""
+        n, width = x.shape
+        mask = self.storage[-1] if self.storage else None
+        if mask is None or mask.shape[0] < n or mask.shape[1] != width or (
+            mask.device != x.device or mask.dtype != x.dtype
+        ):  # fmt: skip
+            self.storage = tuple(
+                torch.empty((n, width), dtype=dtype, device=x.device)
+                for dtype in (torch.int32, torch.bool, x.dtype)
+            )
+        # The first n rows of C-ordered storage: contiguous, so random_() fills them in the
+        # order it fills a fresh (n, width) tensor, and the masks are the same.
+        return tuple(t[:n] for t in self.storage)
+
+    def _draw(self, bits: torch.Tensor) -> None:
+        """Fill ``bits`` with uniform 31-bit integers (in chunks on threads where it is large)."""
+        if bits.device.type != "cpu" or bits.numel() < PARALLEL_UNITS:
+            bits.random_()
+            return
+        if not self.generators:  # seeded on first use: torch's own stream is left untouched
+            base = torch.initial_seed() * 2**16 + self.layer * 2**8
+            self.generators = [
+                torch.Generator().manual_seed((base + chunk) % 2**63)
+                for chunk in range(MASK_CHUNKS)
+            ]
+        chunks = bits.view(-1).chunk(MASK_CHUNKS)
+        # random_ releases the GIL, so the chunks fill side by side.
+        list(_mask_pool().map(lambda c, g: c.random_(generator=g), chunks, self.generators))
 
 
 class BatchNorm(nn.Module):
@@ -116,11 +176,10 @@ class MLP(nn.Module):
 
     Input ``(n, n_in)`` float32, output logits ``(n, n_out)``. Parameters (and BatchNorm's
     running statistics) are set from the canonical dict with :meth:`load_canonical`, never by
-    torch's own initialiser. ``dropout`` : the dropout module class (``nn.Dropout`` for the
-    idiomatic variant).
+    torch's own initialiser.
     """
 
-    def __init__(self, spec: ModelSpec, dropout: type[nn.Module] = Dropout):
+    def __init__(self, spec: ModelSpec):
         super().__init__()
         sizes = spec.layer_sizes
         self.hidden = nn.ModuleList(
@@ -132,11 +191,15 @@ class MLP(nn.Module):
         )
         self.output = nn.Linear(sizes[-2], sizes[-1])
         self.activation = _ACTIVATIONS[spec.activation]()
-        self.dropout = dropout(spec.dropout) if spec.dropout > 0 else nn.Identity()
+        # One per layer: each keeps its own mask for the backward pass (see Dropout).
+        self.dropouts = nn.ModuleList(
+            Dropout(spec.dropout, layer=i) if spec.dropout > 0 else nn.Identity()
+            for i in range(len(spec.hidden))
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer, norm in zip(self.hidden, self.norms, strict=True):
-            x = self.dropout(self.activation(norm(layer(x))))
+        for layer, norm, dropout in zip(self.hidden, self.norms, self.dropouts, strict=True):
+            x = dropout(self.activation(norm(layer(x))))
         return self.output(x)
 
     def linears(self) -> list[nn.Linear]:
