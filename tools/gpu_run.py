@@ -93,36 +93,44 @@ def scaling_variants(config: dict, epochs: int) -> list[dict]:
 # --- jobs: each runs in a process of its own and imports one framework -----------------------
 
 
-def job_parity(fw: str, work: Path, device: str) -> dict:
+def model_spec(info: dict, arch: dict) -> spec.ModelSpec:
+    """``arch`` for the split's inputs and classes (``info``: its info.json), as the ``init``
+    rule builds it."""
+    return spec.ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
+
+
+def job_parity(fw: str, work: Path, device: str, config: dict) -> dict:
     """Two Adam steps from the same weights: ``fw`` on ``device`` against NumPy and ``fw`` on
-    the CPU, on tests/test_parity.py's small problem and on the reference network with MNIST."""
+    the CPU, on tests/test_parity.py's small problem and on the reference network (without
+    dropout, whose masks each framework draws its own way) with MNIST."""
     from mlpcompare.runs import prepare_framework
 
-    module, used = prepare_framework(fw, 2, device)
+    module, used = prepare_framework(fw, config["threads"], device)
     numpy_module = frameworks.get("numpy").trainer_module()
     split = io.read_npz(work / "split.npz", ["x_train", "y_train"])
     rng = np.random.default_rng(0)
-    small_spec = spec.ModelSpec(20, (16, 12), 5)
+    info = io.read_json(work / "info.json")
+    reference = model_spec(info, reference_arch(config)[1] | {"dropout": 0.0})
     problems = {
         "small 20-16-12-5": (
-            small_spec,
+            spec.ModelSpec(20, (16, 12), 5),
             rng.random((64, 20), dtype=np.float32),
             rng.integers(0, 5, 64).astype(np.int64),
         ),
-        "reference 784-256-128-64-10": (
-            spec.ModelSpec(784, (256, 128, 64), 10),
+        "reference " + "-".join(map(str, reference.layer_sizes)): (
+            reference,
             split["x_train"][:256],
             split["y_train"][:256].astype(np.int64),
         ),
     }
     train_spec = spec.TrainSpec(optimizer="adam", lr=1e-3, weight_decay=0.01)
     results = {}
-    for name, (model_spec, x, y) in problems.items():
-        weights = spec.init_weights(model_spec, 0)
+    for name, (net, x, y) in problems.items():
+        weights = spec.init_weights(net, 0)
         trainers = {
-            "numpy-cpu": numpy_module.Trainer(model_spec, train_spec, weights, x, y, seed=0, device="cpu"),
-            f"{fw}-cpu": module.Trainer(model_spec, train_spec, weights, x, y, seed=0, device="cpu"),
-            f"{fw}-{used}": module.Trainer(model_spec, train_spec, weights, x, y, seed=0, device=used),
+            "numpy-cpu": numpy_module.Trainer(net, train_spec, weights, x, y, seed=0, device="cpu"),
+            f"{fw}-cpu": module.Trainer(net, train_spec, weights, x, y, seed=0, device="cpu"),
+            f"{fw}-{used}": module.Trainer(net, train_spec, weights, x, y, seed=0, device=used),
         }  # fmt: skip
         logits = {k: t.predict_logits(x) for k, t in trainers.items()}
         half = len(x) // 2
@@ -185,6 +193,7 @@ def job_scaling(fw: str, work: Path, device: str, config: dict, epochs: int, dea
     """The scaling grid like the ``study_run`` rule (seed 0), until ``deadline`` (epoch time)."""
     from mlpcompare import study_runs
 
+    info = io.read_json(work / "info.json")
     for variant in scaling_variants(config, epochs):
         if time.time() > deadline:
             log.warning("%s: time budget spent, %s and later variants not run", fw, variant["name"])
@@ -192,10 +201,7 @@ def job_scaling(fw: str, work: Path, device: str, config: dict, epochs: int, dea
         folder = work / fw / "scaling" / variant["name"]
         folder.mkdir(parents=True, exist_ok=True)
         init = folder / "init.npz"
-        n_in, n_out = 784, 10
-        io.write_npz(
-            spec.init_weights(spec.ModelSpec.from_config(variant["arch"], n_in, n_out), 0), init
-        )
+        io.write_npz(spec.init_weights(model_spec(info, variant["arch"]), 0), init)
         study_runs.run_variant(
             framework=fw, seeds=[0], split_path=work / "split.npz", init_paths=[init],
             arch=variant["arch"], training=variant["training"], device=device,
@@ -217,10 +223,9 @@ def prepare(raw: Path, work: Path, config: dict) -> None:
     )  # fmt: skip
     io.write_npz(arrays, work / "split.npz")
     io.write_json(info, work / "info.json")
-    _, arch = reference_arch(config)
-    model_spec = spec.ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
+    reference = model_spec(info, reference_arch(config)[1])
     for seed in config["seeds"]:
-        io.write_npz(spec.init_weights(model_spec, seed), work / f"init-reference-{seed}.npz")
+        io.write_npz(spec.init_weights(reference, seed), work / f"init-reference-{seed}.npz")
 
 
 def machine(out: Path, raw: Path) -> None:
@@ -296,7 +301,7 @@ def job(args) -> int:
     config = load_config()
     config["seeds"] = args.seeds
     if args.part == "parity":
-        job_parity(args.framework, work, args.device)
+        job_parity(args.framework, work, args.device, config)
     elif args.part == "reference":
         job_reference(args.framework, work, args.device, config, args.epochs)
     else:
@@ -365,9 +370,8 @@ def summarise(args) -> int:
         print(grouped.to_markdown(floatfmt=",.4g"))
     if (folder / "inference.csv").exists():
         inf = pd.read_csv(folder / "inference.csv")
-        inf["batch"] = inf["batch_size"].astype(str)
-        pivot = inf.pivot_table(index=["framework", "api"], columns="batch", values="p50_ms",
-                                aggfunc="median")  # fmt: skip
+        pivot = inf.pivot_table(index=["framework", "api"], columns="batch_size",
+                                values="p50_ms", aggfunc="median")  # fmt: skip
         print(pivot.to_markdown(floatfmt=".3g"))
     if (folder / "scaling.csv").exists():
         sc = pd.read_csv(folder / "scaling.csv")

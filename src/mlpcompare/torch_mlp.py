@@ -67,8 +67,9 @@ class Dropout(nn.Module):
     ``1 / (1 - p)``; autograd differentiates the product.
 
     One instance per layer keeps its bits, its keep flags and its mask between steps, as large as
-    the largest batch seen: torch's CPU allocator caches nothing, so a fresh 64 MB array (batch
-    4096, width 4096) paid ~20 ms of page faults, each of them every step. Autograd keeps the
+    the largest batch seen: on the CPU torch takes an array this large fresh from the system and
+    gives it back when freed (the C library maps anything over 32 MB anew), so a 64 MB array
+    (batch 4096, width 4096) paid ~20 ms of page faults, each of them every step. Autograd keeps the
     mask for the backward pass, and the next step overwrites it only after that; a second
     forward before the backward is refused by autograd's version check, never given a stale
     mask.
