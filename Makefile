@@ -30,7 +30,7 @@ test: $(STAMP)
 # throughput table with roofline fractions and the test accuracy of each framework. PYTHONPATH: the package is not installed (above).
 bench: $(STAMP)
 	$(BIN)/snakemake --cores 8 --config datasets='[mnist]' $(if $(MIRROR),mirror=$(MIRROR))
-	PYTHONPATH=src $(BIN)/python -m mlpcompare.throughput_table results/throughput.csv results/summary.csv
+	PYTHONPATH=src $(BIN)/python -m mlpcompare.aggregating.throughput_table results/throughput.csv results/summary.csv
 
 # The workflow through a real single-node SLURM with fake GPUs (profiles/slurm). Needs root and
 # apt-get: installs and starts munge and SLURM, and stops them again (README: Running on a SLURM cluster).

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from mlpcompare.devexp import module_path
+from mlpcompare.measuring.devexp import module_path
 
 
 # Machine-level measurements and the tables over runs. Counting lines and tabulating take

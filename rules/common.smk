@@ -11,16 +11,10 @@ min_version("9.0")
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from mlpcompare import config as cfg
-from mlpcompare import (
-    codedeps,
-    codesize,
-    devexp,
-    figures,
-    frameworks,
-    layout,
-    limits,
-    studies,
-)
+from mlpcompare import frameworks, layout, studies
+from mlpcompare.measuring import codedeps, codesize, devexp
+from mlpcompare.presenting import figures
+from mlpcompare.training import limits
 from mlpcompare.data import IDX_FILES, REMOTE, SYNTHETIC
 from mlpcompare.layout import RESULTS
 from mlpcompare.studies import STUDY_RESULTS
@@ -118,7 +112,7 @@ def repo_file(*parts):
 
 def code(script, *modules):
     """Input: every package file `script` (under scripts/) runs, and `modules` (a framework's,
-    from the registry) with what they import: derived from the code (mlpcompare.codedeps), so
+    from the registry) with what they import: derived from the code (mlpcompare.measuring.codedeps), so
     editing a module reruns exactly the jobs that execute it."""
     found = codedeps.sources(
         os.path.join(workflow.basedir, "src"),

@@ -9,7 +9,7 @@ localrules:
 report: "../report/workflow.rst"
 
 
-# Every figure of the registry (mlpcompare.figures.FIGURES), captioned from report/captions/.
+# Every figure of the registry (mlpcompare.presenting.figures.FIGURES), captioned from report/captions/.
 rule plots:
     input:
         train=arch_run_files("train.json"),
@@ -23,7 +23,7 @@ rule plots:
         throughput=RESULTS.top("throughput.csv"),
         idiomatic_train=arch_idiomatic_files("train.json"),
         idiomatic_history=arch_idiomatic_files("history.csv"),
-        registry=repo_file("src/mlpcompare/frameworks.yaml"),
+        registry=repo_file("src/mlpcompare/frameworks/frameworks.yaml"),
         code=code("plots.py"),
     output:
         **{
@@ -84,7 +84,7 @@ rule report:
         style=repo_file("report/style.css"),
         captions=[repo_file(f"report/captions/{name}.rst") for name in figures.FIGURES],
         data=[repo_file(f"report/{name}.yaml") for name in ("labels", "references")],
-        registry=repo_file("src/mlpcompare/frameworks.yaml"),
+        registry=repo_file("src/mlpcompare/frameworks/frameworks.yaml"),
         code=code("report.py"),
     output:
         report(

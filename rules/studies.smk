@@ -75,7 +75,7 @@ for framework in FRAMEWORKS:
 
 
 # The study's tables: every run, the variant x framework summary with seed intervals, and the
-# effect of each axis with its 95 % interval (mlpcompare.study_tables).
+# effect of each axis with its 95 % interval (mlpcompare.studies.tables).
 rule study_summary:
     input:
         train=every_study_run_file("train.json"),
@@ -102,7 +102,7 @@ rule study_report:
         history=every_study_run_file("history.csv"),
         template=repo_file("report/templates/study.html.j2"),
         style=repo_file("report/style.css"),
-        registry=repo_file("src/mlpcompare/frameworks.yaml"),
+        registry=repo_file("src/mlpcompare/frameworks/frameworks.yaml"),
         code=code("study_report.py"),
     output:
         **{

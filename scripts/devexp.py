@@ -1,8 +1,9 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
 from pathlib import Path
 
-from mlpcompare import devexp, logs
+from mlpcompare import logs
 from mlpcompare.layout import RESULTS
+from mlpcompare.measuring import devexp
 
 # The checkout the workflow runs from (scripts/ is one of its folders).
 REPO = Path(snakemake.scriptdir).parent

@@ -1,7 +1,8 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
 from pathlib import Path
 
-from mlpcompare import fetch, logs
+from mlpcompare import logs
+from mlpcompare.data import fetch
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

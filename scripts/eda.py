@@ -1,5 +1,7 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import eda, figures, io, logs
+from mlpcompare import io, logs
+from mlpcompare.data import eda
+from mlpcompare.presenting import figures
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

@@ -1,5 +1,6 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import envinfo, io, logs
+from mlpcompare import io, logs
+from mlpcompare.measuring import envinfo
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

@@ -1,7 +1,8 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
 from types import SimpleNamespace
 
-from mlpcompare import evaluation, logs
+from mlpcompare import logs
+from mlpcompare.measuring import evaluation
 
 logs.to_file(snakemake.log[0])
 logs.run(

@@ -1,7 +1,8 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
 from types import SimpleNamespace
 
-from mlpcompare import idiomatic, logs
+from mlpcompare import logs
+from mlpcompare.training import idiomatic
 
 logs.to_file(snakemake.log[0])
 logs.run(

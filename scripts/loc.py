@@ -1,5 +1,6 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import codesize, io, logs
+from mlpcompare import io, logs
+from mlpcompare.measuring import codesize
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

@@ -1,6 +1,7 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import figures, logs
+from mlpcompare import logs
 from mlpcompare.layout import RESULTS
+from mlpcompare.presenting import figures
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

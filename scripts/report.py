@@ -1,8 +1,9 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
 import os
 
-from mlpcompare import logs, report
+from mlpcompare import logs
 from mlpcompare.layout import RESULTS
+from mlpcompare.presenting import report
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

@@ -1,6 +1,7 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import bench, io, logs, roofline
+from mlpcompare import io, logs
 from mlpcompare.layout import RESULTS
+from mlpcompare.measuring import bench, roofline
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

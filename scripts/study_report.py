@@ -1,8 +1,10 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/studies.smk.
 import os
 
-from mlpcompare import logs, study_plots, study_report
+from mlpcompare import logs
 from mlpcompare.studies import STUDY_RESULTS
+from mlpcompare.studies import plots as study_plots
+from mlpcompare.studies import report as study_report
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

@@ -1,7 +1,8 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/studies.smk.
 from types import SimpleNamespace
 
-from mlpcompare import logs, study_runs
+from mlpcompare import logs
+from mlpcompare.studies import runs as study_runs
 
 logs.to_file(snakemake.log[0])
 logs.run(

@@ -1,5 +1,6 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import layout, logs, tables
+from mlpcompare import layout, logs
+from mlpcompare.aggregating import tables
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

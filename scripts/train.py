@@ -1,5 +1,5 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare.import_clock import import_seconds
+from mlpcompare.training.import_clock import import_seconds
 
 # First thing, before anything here imports NumPy: the modules a new user's code imports, timed in
 # this fresh interpreter (devexp: time to first result).
@@ -7,7 +7,8 @@ IMPORT_SECONDS = import_seconds(
     snakemake.params.import_modules, snakemake.params.import_environment
 )
 
-from mlpcompare import logs, runs  # noqa: E402
+from mlpcompare import logs  # noqa: E402
+from mlpcompare.training import runs  # noqa: E402
 
 logs.to_file(snakemake.log[0])
 logs.run(

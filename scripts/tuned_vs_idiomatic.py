@@ -1,5 +1,6 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import aggregate, layout, logs
+from mlpcompare import layout, logs
+from mlpcompare.aggregating import aggregate
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():

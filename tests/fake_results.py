@@ -1,7 +1,7 @@
 """A small but complete ``results/`` tree for the report and plot tests, made in seconds.
 
 Per-run files are invented (no training); the tables over runs are made by the workflow's own
-functions (:mod:`mlpcompare.aggregate`, :mod:`mlpcompare.tables`, :mod:`mlpcompare.plots`), so
+functions (:mod:`mlpcompare.aggregating.aggregate`, :mod:`mlpcompare.aggregating.tables`, :mod:`mlpcompare.presenting.plots`), so
 they have exactly the format the workflow writes.
 """
 
@@ -17,9 +17,12 @@ from types import SimpleNamespace
 import numpy as np
 import yaml
 
-from mlpcompare import aggregate, devexp, figures, io, layout, metrics, plots, report, tables
+from mlpcompare import io, layout
+from mlpcompare.aggregating import aggregate, tables
 from mlpcompare.config import resolve_target
 from mlpcompare.layout import Layout
+from mlpcompare.measuring import devexp, metrics
+from mlpcompare.presenting import figures, plots, report
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "report"

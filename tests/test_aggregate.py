@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mlpcompare import aggregate, io, tables, throughput_table
+from mlpcompare import io
+from mlpcompare.aggregating import aggregate, tables, throughput_table
 from mlpcompare.layout import ARCH_TABLES, RUN_KEYS, Layout
 
 T_975_DF2 = 4.302652729911275

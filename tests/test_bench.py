@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from mlpcompare import bench
+from mlpcompare.measuring import bench
 
 FAST = bench.Settings(batch_sizes=(1, 4), warmup_calls=5, min_repeats=6, min_seconds=0.0, rounds=2)
 

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from mlpcompare import codedeps, frameworks
+from mlpcompare import frameworks
+from mlpcompare.measuring import codedeps
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +41,7 @@ def test_imports_strings_and_packages_are_followed_and_nothing_else(tmp_path):
 def test_a_framework_job_runs_its_own_framework_and_no_other():
     for name, fw in frameworks.REGISTRY.items():
         found = names(codedeps.sources(ROOT / "src", ROOT / "scripts" / "train.py", (fw.trainer,)))
-        assert {"runs.py", "spec.py", "training.py", "io.py", "logs.py"} <= found, name
+        assert {"training/runs.py", "spec.py", "training/loop.py", "io.py", "logs.py"} <= found, name
         own = {Path(s).relative_to("src/mlpcompare").as_posix() for s in fw.sources}
         assert any(f == o or f.startswith(o + "/") for f in found for o in own), name
         for other in frameworks.REGISTRY.values():
@@ -51,5 +52,6 @@ def test_a_framework_job_runs_its_own_framework_and_no_other():
 
 def test_the_plots_job_runs_the_drawing_modules_the_figure_registry_names():
     found = names(codedeps.sources(ROOT / "src", ROOT / "scripts" / "plots.py"))
-    assert {"figures.py", "plots.py", "perf_plots.py"} <= found
-    assert "report.py" not in found and "torch_mlp.py" not in found
+    assert {"presenting/figures.py", "presenting/plots.py", "presenting/perf_plots.py"} <= found
+    assert "presenting/report.py" not in found
+    assert not any(f.startswith("frameworks/torch/") for f in found)

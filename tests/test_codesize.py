@@ -1,6 +1,6 @@
 """Lines of code as the tokenizer sees them: comments, blanks and docstrings do not count."""
 
-from mlpcompare import codesize
+from mlpcompare.measuring import codesize
 
 SOURCE = '''"""Module docstring
 spanning three lines.

@@ -6,7 +6,8 @@ import csv
 import pytest
 from fake_results import config, write_results
 
-from mlpcompare import conclusions, frameworks
+from mlpcompare import frameworks
+from mlpcompare.aggregating import conclusions
 from mlpcompare.io import read_csv
 from mlpcompare.layout import Layout
 

@@ -6,7 +6,8 @@ import struct
 import numpy as np
 import pytest
 
-from mlpcompare import data, eda, fetch, logs
+from mlpcompare import data, logs
+from mlpcompare.data import eda, fetch
 
 
 def write_idx(path, array, magic=None):

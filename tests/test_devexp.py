@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlpcompare import devexp, frameworks, io
+from mlpcompare import frameworks, io
 from mlpcompare.layout import Layout
+from mlpcompare.measuring import devexp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,7 +137,7 @@ def test_the_repository_code_reads_as_expected():
     rows = {(r["framework"], r["variant"]): r for r in devexp.code_rows(frameworks.NAMES, ROOT)}
     for (name, variant), row in rows.items():
         assert row["code_lines"] > 0 and row["api_names"] > 0, (name, variant)
-        # every tuned trainer evaluates and saves (the Trainer protocol of mlpcompare.training)
+        # every tuned trainer evaluates and saves (the Trainer protocol of mlpcompare.training.loop)
         if variant == "tuned":
             assert row["evaluation_loop"] != "not in this code", name
             assert row["checkpointing"] != "not in this code", name
@@ -160,7 +161,7 @@ def test_first_use_collects_the_import_time_every_training_job_took():
 def test_import_clock_times_a_first_import_only():
     """A fresh interpreter pays for a module once; a second import is a dictionary look-up."""
     code = (
-        "from mlpcompare.import_clock import import_seconds\n"
+        "from mlpcompare.training.import_clock import import_seconds\n"
         "import sys; assert 'numpy' not in sys.modules\n"
         "first = import_seconds(['numpy']); again = import_seconds(['numpy'])\n"
         "print(first, again)"
@@ -221,7 +222,7 @@ def test_write_devexp_reads_the_results_through_the_layout(tmp_path):
 def test_reading_the_code_imports_no_framework():
     packages = {p for fw in frameworks.REGISTRY.values() for p in fw.packages} - {"numpy"}
     code = (
-        "import sys; from mlpcompare import devexp, frameworks; "
+        "import sys; from mlpcompare import frameworks; from mlpcompare.measuring import devexp; "
         f"devexp.code_rows(frameworks.NAMES, {str(ROOT)!r}); "
         f"print(sorted(set({sorted(devexp.import_names(packages))}) & set(sys.modules)))"
     )

@@ -16,7 +16,8 @@ import time
 import numpy as np
 import pytest
 
-from mlpcompare import data, fetch
+from mlpcompare import data
+from mlpcompare.data import fetch
 
 PASSWORD, TOKEN = "hunter2-pw", "s3cr3t-token-value"
 
@@ -416,7 +417,7 @@ def test_progress_is_logged_for_a_large_file(tmp_path, tiny, caplog, monkeypatch
     large = bytes(range(256)) * (5 * 2**12)  # 5 MiB: one line per 10 %
     monkeypatch.setitem(data.REMOTE["mnist"].hashes, FIRST, sha256(large))
     tiny.routes[f"/official/{FIRST}"] = [body(large)]
-    caplog.set_level(logging.INFO, logger="mlpcompare.fetch")
+    caplog.set_level(logging.INFO, logger="mlpcompare.data.fetch")
     fetch.download("mnist", tmp_path / "res")
     lines = [r.getMessage() for r in caplog.records if f"{FIRST}: " in r.getMessage()]
     percents = [int(line.rpartition("(")[2].split()[0]) for line in lines if " %)" in line]

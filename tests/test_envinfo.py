@@ -1,6 +1,6 @@
 """The environment record: this machine, packages, and each framework's own report."""
 
-from mlpcompare import envinfo
+from mlpcompare.measuring import envinfo
 
 
 def test_machine_has_cpu_cores_and_memory():

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from mlpcompare import evaluation, io, metrics, onnx_graph, onnx_serving
+from mlpcompare import io
+from mlpcompare.measuring import evaluation, metrics
+from mlpcompare.serving import onnx_graph, onnx_serving
 from mlpcompare.spec import ModelSpec, init_weights
 
 ARCH = {"hidden": [8], "activation": "relu", "dropout": 0.0}
@@ -140,7 +142,7 @@ def test_an_export_that_disagrees_with_the_framework_stops_the_job(run_dir, monk
     """A wrong export (here: another seed's weights) is one line, not an inference row."""
     wrong = init_weights(ModelSpec(5, (8,), 3), seed=7)
     monkeypatch.setattr(
-        "mlpcompare.numpy_mlp.trainer.LoadedModel.export_onnx",
+        "mlpcompare.frameworks.numpy.trainer.LoadedModel.export_onnx",
         lambda self, path: onnx_graph.write(wrong, self.model.spec, path),
     )
     with pytest.raises(onnx_serving.MismatchError, match="ONNX Runtime disagrees with numpy"):

@@ -8,11 +8,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mlpcompare import aggregate, frameworks, idiomatic, idiomatic_plots, io, layout, spec
+from mlpcompare import frameworks, io, layout, spec
+from mlpcompare.aggregating import aggregate
+from mlpcompare.frameworks.numpy import Trainer as NumpyTrainer
 from mlpcompare.layout import Layout
-from mlpcompare.numpy_mlp import Trainer as NumpyTrainer
-from mlpcompare.runs import HISTORY_COLUMNS
-from mlpcompare.training import fit as tuned_fit
+from mlpcompare.presenting import idiomatic_plots
+from mlpcompare.training import idiomatic
+from mlpcompare.training.loop import fit as tuned_fit
+from mlpcompare.training.runs import HISTORY_COLUMNS
 
 N, N_IN, N_OUT = 192, 8, 3
 MODEL = spec.ModelSpec(N_IN, (16,), N_OUT, "relu", 0.0)

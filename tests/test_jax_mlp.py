@@ -20,7 +20,8 @@ from reference_mlp import (
     tiny_problem,
 )
 
-from mlpcompare import jax_mlp, jax_runtime
+from mlpcompare.frameworks import jax as jax_mlp
+from mlpcompare.frameworks.jax import runtime as jax_runtime
 from mlpcompare.io import ArtifactError
 from mlpcompare.spec import (
     BN_EPS,
@@ -217,7 +218,8 @@ def test_resolve_device_picks_cuda_when_jax_has_it(monkeypatch):
 
 THREADS_SCRIPT = """
 import json, os
-from mlpcompare import jax_mlp, jax_runtime
+from mlpcompare.frameworks import jax as jax_mlp
+from mlpcompare.frameworks.jax import runtime as jax_runtime
 import jax.numpy as jnp
 jax_mlp.configure_threads(1)
 (jnp.ones((64, 64)) @ jnp.ones((64, 64))).block_until_ready()  # the backend starts after it

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from reference_mlp import NUMPY_ACTIVATIONS, numpy_cross_entropy
 
-from mlpcompare import keras_mlp
+from mlpcompare.frameworks import keras as keras_mlp
 from mlpcompare.spec import (
     BN_EPS,
     BN_MOMENTUM,
@@ -17,7 +17,7 @@ from mlpcompare.spec import (
     init_weights,
     n_linear_layers,
 )
-from mlpcompare.training import fit
+from mlpcompare.training.loop import fit
 
 keras = keras_mlp.keras
 tf = keras_mlp.tf

@@ -8,8 +8,10 @@ import yaml
 from conftest import ROOT
 
 from mlpcompare import config as cfg
-from mlpcompare import data, fetch, limits
+from mlpcompare import data
+from mlpcompare.data import fetch
 from mlpcompare.spec import ModelSpec
+from mlpcompare.training import limits
 
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
 MNIST = dict(n_samples=70000, n_features=784, n_classes=10, n_train=54000, n_val=6000)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mlpcompare import metrics
+from mlpcompare.measuring import metrics
 
 CLASSES = ["a", "b", "c"]
 Y_TRUE = np.array([0, 0, 1, 1, 2, 2])

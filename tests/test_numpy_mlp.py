@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from mlpcompare.io import ArtifactError
-from mlpcompare.numpy_mlp import (
+from mlpcompare.frameworks.numpy import (
     MODEL_FILE,
     Trainer,
     configure_threads,
@@ -17,10 +16,11 @@ from mlpcompare.numpy_mlp import (
     load_model,
     resolve_device,
 )
-from mlpcompare.numpy_mlp.layers import BatchNorm, Dropout
-from mlpcompare.numpy_mlp.losses import l2_penalty, softmax_cross_entropy
-from mlpcompare.numpy_mlp.model import MLP
-from mlpcompare.numpy_mlp.optim import SGD, Adam
+from mlpcompare.frameworks.numpy.layers import BatchNorm, Dropout
+from mlpcompare.frameworks.numpy.losses import l2_penalty, softmax_cross_entropy
+from mlpcompare.frameworks.numpy.model import MLP
+from mlpcompare.frameworks.numpy.optim import SGD, Adam
+from mlpcompare.io import ArtifactError
 from mlpcompare.spec import (
     BN_EPS,
     BN_MOMENTUM,
@@ -30,7 +30,7 @@ from mlpcompare.spec import (
     batches,
     init_weights,
 )
-from mlpcompare.training import fit
+from mlpcompare.training.loop import fit
 
 TINY = {"n_in": 5, "hidden": (4, 3), "n_out": 3}
 

@@ -6,8 +6,10 @@ import pandas as pd
 import pytest
 import threadpoolctl
 
-from mlpcompare import aggregate, frameworks, onnx_graph, onnx_serving
-from mlpcompare.numpy_mlp.model import MLP as NumpyMLP
+from mlpcompare import frameworks
+from mlpcompare.aggregating import aggregate
+from mlpcompare.frameworks.numpy.model import MLP as NumpyMLP
+from mlpcompare.serving import onnx_graph, onnx_serving
 from mlpcompare.spec import ACTIVATIONS, ModelSpec, TrainSpec, init_weights
 
 TOLERANCE = 1e-5
@@ -139,7 +141,7 @@ def test_a_session_uses_the_jobs_threads(tmp_path):
 
 
 def fake_run(framework, seed, rows, check=None):
-    """A loaded run as :func:`mlpcompare.aggregate.load_runs` gives it: only what serving.csv
+    """A loaded run as :func:`mlpcompare.aggregating.aggregate.load_runs` gives it: only what serving.csv
     reads (rows: (api, batch_size, p50_ms))."""
     inference = [
         {"api": api, "batch_size": b, "p50_ms": p50, "p90_ms": p50, "samples_per_s": b / p50}

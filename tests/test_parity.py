@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mlpcompare import frameworks, spec
-from mlpcompare.training import fit
+from mlpcompare.training.loop import fit
 
 FRAMEWORKS = frameworks.NAMES
 OTHERS = tuple(fw for fw in FRAMEWORKS if fw != "numpy")  # each compared with the NumPy reference

@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlpcompare import figures, io, perf_plots, plots
-from mlpcompare.figures import ArchData
+from mlpcompare import io
 from mlpcompare.layout import Layout
+from mlpcompare.presenting import figures, perf_plots, plots
+from mlpcompare.presenting.figures import ArchData
 
 CLASSES = ["0", "1", "2"]
 

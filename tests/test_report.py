@@ -14,8 +14,9 @@ from conftest import ROOT, edited, planned_jobs, snakemake
 from fake_results import ASSETS, config, render, write_results
 from test_report_browser import assert_renders_cleanly, chromium, inspect  # noqa: F401
 
-from mlpcompare import figures, frameworks, report
+from mlpcompare import frameworks
 from mlpcompare.io import read_csv
+from mlpcompare.presenting import figures, report
 
 TEMPLATE = ASSETS / "templates" / "report.html.j2"
 STYLE = ASSETS / "style.css"
@@ -349,8 +350,8 @@ def test_editing_plot_code_reruns_the_figures_and_the_report_only(tiny_run):
     for relative, planned in (
         ("scripts/plots.py", figures_only),
         # the eda job runs the figure registry too, which names every drawing module
-        ("src/mlpcompare/plots.py", {"eda": 1, **figures_only}),
-        ("src/mlpcompare/perf_plots.py", {"eda": 1, **figures_only}),
+        ("src/mlpcompare/presenting/plots.py", {"eda": 1, **figures_only}),
+        ("src/mlpcompare/presenting/perf_plots.py", {"eda": 1, **figures_only}),
     ):
         with edited(tiny_run / relative, "# edited\n"):
             assert planned_jobs(tiny_run) == planned, relative

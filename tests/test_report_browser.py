@@ -217,7 +217,7 @@ def assert_renders_cleanly(check: PageCheck, n_images: int) -> None:
 def test_report_opens_in_headless_chromium(chromium, tmp_path):
     from fake_results import config, render, write_results
 
-    from mlpcompare import figures
+    from mlpcompare.presenting import figures
 
     results = tmp_path / "results"
     cfg = config(framework_overrides={"torch": {"lr": 0.01}})
@@ -231,7 +231,7 @@ def test_report_opens_in_headless_chromium(chromium, tmp_path):
 
 def test_a_blocked_request_would_be_caught(chromium, tmp_path):
     """The check is not blind: an external image is refused by the page's policy and reported."""
-    from mlpcompare.report import CONTENT_SECURITY_POLICY
+    from mlpcompare.presenting.report import CONTENT_SECURITY_POLICY
 
     page = tmp_path / "bad.html"
     page.write_text(

@@ -39,7 +39,7 @@ def test_editing_a_frameworks_module_reruns_its_jobs_and_their_dependants_only(t
 
 
 def test_editing_shared_code_reruns_every_framework(tiny_run):
-    with edited(tiny_run / "src/mlpcompare/training.py", "# edited\n"):
+    with edited(tiny_run / "src/mlpcompare/training/loop.py", "# edited\n"):
         planned = planned_jobs(tiny_run)
     assert all(planned.get(f"train_{fw}") == 2 for fw in frameworks.NAMES)
     assert "split" not in planned and "eda" not in planned

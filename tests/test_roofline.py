@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from mlpcompare import bench, frameworks, roofline, spec
+from mlpcompare import frameworks, spec
+from mlpcompare.measuring import bench, roofline
 from mlpcompare.spec import ModelSpec
 
 SPEC = ModelSpec(n_in=6, hidden=(5, 4), n_out=3)
@@ -89,7 +90,7 @@ def test_each_product_counts_at_its_median_call_and_best_thread_count(monkeypatc
 
 
 def test_the_in_run_ceiling_times_the_same_products_as_the_ceiling_job():
-    from mlpcompare.numpy_mlp import step_products
+    from mlpcompare.frameworks.numpy import step_products
 
     spec = ModelSpec(64, (128, 64), 10)
     in_run = roofline.RunCeiling(spec, 32, step_products)
@@ -114,7 +115,7 @@ def test_each_framework_times_its_own_products_of_the_trainers_layouts(framework
 
 
 def test_a_runs_fraction_is_its_steady_rate_over_its_own_median_ceiling():
-    from mlpcompare.runs import ceiling_summary
+    from mlpcompare.training.runs import ceiling_summary
 
     history = [{"ceiling_samples_per_s": r} for r in (100.0, 200.0, 300.0)]
     summary = ceiling_summary(history, steady_samples_per_s=50.0)

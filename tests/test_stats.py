@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mlpcompare import stats
+from mlpcompare.aggregating import stats
 
 T_975_DF2 = 4.302652729911275  # Student t, 97.5th percentile, 2 degrees of freedom (tables)
 

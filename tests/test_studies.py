@@ -11,8 +11,9 @@ import yaml
 from conftest import ROOT, copy_workflow, planned_jobs, snakemake
 
 from mlpcompare import config as cfg
-from mlpcompare import study_report, study_tables
 from mlpcompare.studies import STUDY_RESULTS, StudyLayout, build, from_config, label
+from mlpcompare.studies import report as study_report
+from mlpcompare.studies import tables as study_tables
 
 SCHEMA = cfg.load_schema(ROOT / "schemas" / "config.schema.yaml")
 

@@ -15,7 +15,7 @@ from reference_mlp import (
 )
 from torch import nn
 
-from mlpcompare import torch_mlp
+from mlpcompare.frameworks import torch as torch_mlp
 from mlpcompare.spec import BN_EPS, BN_MOMENTUM, ModelSpec, TrainSpec, init_weights
 
 cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -18,7 +18,7 @@ from reference_mlp import (
 
 from mlpcompare import frameworks
 from mlpcompare.spec import ModelSpec, TrainSpec, batch_order, batches, init_weights
-from mlpcompare.training import fit
+from mlpcompare.training.loop import fit
 
 pytestmark = pytest.mark.parametrize("framework", frameworks.NAMES)
 

@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from mlpcompare import training
 from mlpcompare.spec import TrainSpec, batch_order
+from mlpcompare.training import loop as training
 
 
 class ScriptedTrainer:

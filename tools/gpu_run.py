@@ -9,11 +9,11 @@ the rules call, one fresh process per framework and part, as the workflow's jobs
 * ``parity``: from the same weights and batches, two Adam steps on the GPU against the NumPy
   reference on the CPU and the framework on the CPU (tests/test_parity.py's check, on the device).
 * ``reference``: the main comparison on MNIST, every seed of config.yaml with its recipe, trained
-  by :func:`mlpcompare.runs.train` (the ``train`` rule) with the in-run ceiling on the GPU, then
-  evaluated, exported to ONNX and timed by :func:`mlpcompare.evaluation.evaluate_runs`
+  by :func:`mlpcompare.training.runs.train` (the ``train`` rule) with the in-run ceiling on the GPU, then
+  evaluated, exported to ONNX and timed by :func:`mlpcompare.measuring.evaluation.evaluate_runs`
   (the ``evaluate`` rule).
 * ``scaling``: presets/scaling.yaml's grid (batch size x width, one hidden layer), trained by
-  :func:`mlpcompare.study_runs.run_variant` (the ``study_run`` rule); the compute-bound corner
+  :func:`mlpcompare.studies.runs.run_variant` (the ``study_run`` rule); the compute-bound corner
   first, and no new variant once ``--budget-s`` is spent.
 
 The runs' own files go under ``--work``; ``--out`` gets the tables ``reference.csv``,
@@ -103,7 +103,7 @@ def job_parity(fw: str, work: Path, device: str, config: dict) -> dict:
     """Two Adam steps from the same weights: ``fw`` on ``device`` against NumPy and ``fw`` on
     the CPU, on tests/test_parity.py's small problem and on the reference network (without
     dropout, whose masks each framework draws its own way) with MNIST."""
-    from mlpcompare.runs import prepare_framework
+    from mlpcompare.training.runs import prepare_framework
 
     module, used = prepare_framework(fw, config["threads"], device)
     numpy_module = frameworks.get("numpy").trainer_module()
@@ -160,7 +160,8 @@ def job_parity(fw: str, work: Path, device: str, config: dict) -> dict:
 
 def job_reference(fw: str, work: Path, device: str, config: dict, epochs: int | None) -> None:
     """Every seed trained like the ``train`` rule, then evaluated like the ``evaluate`` rule."""
-    from mlpcompare import evaluation, runs
+    from mlpcompare.measuring import evaluation
+    from mlpcompare.training import runs
 
     _, arch = reference_arch(config)
     training = config["training"] | ({"epochs": epochs} if epochs else {})
@@ -191,7 +192,7 @@ def job_reference(fw: str, work: Path, device: str, config: dict, epochs: int | 
 
 def job_scaling(fw: str, work: Path, device: str, config: dict, epochs: int, deadline: float):
     """The scaling grid like the ``study_run`` rule (seed 0), until ``deadline`` (epoch time)."""
-    from mlpcompare import study_runs
+    from mlpcompare.studies import runs as study_runs
 
     info = io.read_json(work / "info.json")
     for variant in scaling_variants(config, epochs):

@@ -53,8 +53,9 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, args.src)
-    from mlpcompare import frameworks, io, runs
+    from mlpcompare import frameworks, io
     from mlpcompare.spec import batch_order
+    from mlpcompare.training import runs
 
     if args.framework not in frameworks.NAMES:
         parser.error(f"framework must be one of {', '.join(frameworks.NAMES)}")

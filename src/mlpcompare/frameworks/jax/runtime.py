@@ -1,0 +1,112 @@
+"""Where the JAX MLP runs: CPU threads, the device, and the record of both.
+
+Apart from :mod:`mlpcompare.frameworks.jax` because it is about the process, not the model (as
+:mod:`mlpcompare.frameworks.numpy.runtime` is for the NumPy MLP).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from importlib.metadata import version
+
+import jax
+import jax.numpy as jnp
+import optax
+
+DEVICES = ("auto", "cpu", "cuda")
+# JAX probes for a TPU at start-up and logs, at INFO, that it found none: noise in every job's
+# log on a machine without one. Warnings and errors still come through.
+logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
+# float32 products in full float32. On the CPU that is what XLA does anyway; on recent NVIDIA GPUs
+# JAX's default precision rounds the operands to TF32 (10-bit mantissa), which torch does not.
+PRECISION = jax.lax.Precision.HIGHEST
+
+
+def configure_threads(n: int) -> None:
+    """Let this process run on ``n`` CPUs: the only thread setting XLA's CPU backend obeys.
+
+    XLA has no thread-count option (``--xla_cpu_multi_thread_eigen=false`` and the old
+    ``intra_op_parallelism_threads`` no longer limit it: a 2048x2048 product still kept four
+    threads busy here). Its CPU client sizes its thread pools by the CPUs the process may run on
+    (``sched_getaffinity``) when the backend starts, so the CPU affinity is narrowed to ``n`` of
+    the allowed CPUs, for every thread of the process (threads made later inherit it). Called
+    before the first array, the pools get ``n`` threads; called later, the existing threads still
+    share those ``n`` CPUs. Under SLURM the job's cgroup usually allows exactly ``n`` CPUs already
+    and nothing changes. :func:`environment` records the CPUs in effect.
+    """
+    if n < 1:
+        raise ValueError(f"threads must be at least 1, got {n}")
+    if not hasattr(os, "sched_setaffinity"):  # not Linux: XLA uses every CPU
+        return
+    allowed = sorted(os.sched_getaffinity(0))
+    if n >= len(allowed):
+        return
+    cpus = set(allowed[:n])
+    for thread_id in os.listdir("/proc/self/task"):
+        with contextlib.suppress(ProcessLookupError):  # the thread ended since the listing
+            os.sched_setaffinity(int(thread_id), cpus)
+
+
+def resolve_device(requested: str) -> str:
+    """``"auto"`` -> ``"cuda"`` if JAX has a CUDA device, else ``"cpu"``; checks ``"cuda"``."""
+    if requested not in DEVICES:
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {requested!r}")
+    has_cuda = bool(cuda_devices())
+    if requested == "cuda" and not has_cuda:
+        raise RuntimeError(
+            f"device 'cuda' was requested but JAX finds no CUDA device (jax {jax.__version__}, "
+            f"backend {jax.default_backend()!r}; a GPU site installs jax[cuda12]); "
+            f"use 'auto' or 'cpu'"
+        )
+    if requested == "auto":
+        return "cuda" if has_cuda else "cpu"
+    return requested
+
+
+def environment() -> dict:
+    """Versions, backend, devices, threads (CPUs) and the x64 flag, for the run's record."""
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "framework": "jax",
+        "versions": {
+            "jax": jax.__version__,
+            "jaxlib": version("jaxlib"),
+            "optax": optax.__version__,
+        },
+        "backend": jax.default_backend(),
+        "devices": [f"{d.platform}:{d.id} {d.device_kind}" for d in jax.devices()],
+        "device": jax.devices()[0].device_kind if cuda_devices() else "cpu",
+        "threads": len(affinity) if affinity is not None else os.cpu_count(),
+        "cpu_affinity": affinity,
+        "xla_flags": os.environ.get("XLA_FLAGS"),
+        "x64": bool(jax.config.read("jax_enable_x64")),
+        "matmul_precision": PRECISION.name,
+    }
+
+
+def cuda_devices() -> list[jax.Device]:
+    try:
+        return jax.devices("cuda")
+    except RuntimeError:  # no CUDA backend in this jaxlib, or it failed to start
+        return []
+
+
+def jax_device(name: str) -> jax.Device:
+    return cuda_devices()[0] if name == "cuda" else jax.devices("cpu")[0]
+
+
+def step_products(pairs, device: str):
+    """A call that computes every ``lhs @ rhs`` of ``pairs`` with XLA's product (full float32
+    precision, as in training) on ``device``, all in one jitted function as the trainer's steps
+    run inside one, finished when it returns (and returned): what the in-run ceiling times
+    (:class:`mlpcompare.measuring.roofline.RunCeiling`)."""
+    where = jax_device(device)
+    operands = [tuple(jax.device_put(m, where) for m in pair) for pair in pairs]
+
+    @jax.jit
+    def products(ops):
+        return [jnp.matmul(a, b, precision=PRECISION) for a, b in ops]
+
+    return lambda: jax.block_until_ready(products(operands))

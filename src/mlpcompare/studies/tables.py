@@ -1,0 +1,164 @@
+"""A study's tables, from its run files: every run, each variant x framework with 95 % seed
+intervals, and the effect of each axis level against the axis's first level.
+
+Effects are paired: a level and the reference level are compared run by run over the same
+framework, seed and level of the other axis, so the seed-to-seed spread that the pair shares
+cancels, and the interval is Student's t over those paired differences. Accuracy effects are
+differences in percentage points; speed effects are ratios (the geometric mean of paired ratios,
+its interval from the t interval of the log ratios).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from mlpcompare import io
+from mlpcompare.aggregating import stats
+from mlpcompare.measuring import roofline
+from mlpcompare.studies import MEASURES, StudyLayout
+from mlpcompare.studies.runs import epochs_to_target
+
+# Measures compared as differences (points or epochs) and those compared as ratios.
+DIFFERENCES = ("test_accuracy", "generalisation_gap")
+RATIOS = ("samples_per_s",)
+PERCENT = ("test_accuracy", "generalisation_gap", "f1_macro")
+
+
+def read_runs(study: dict, seeds, layout: StudyLayout) -> pd.DataFrame:
+    """One row per run of ``study`` (its :meth:`~mlpcompare.studies.Study.describe`)."""
+    rows = []
+    axes = [axis["name"] for axis in study["axes"]]
+    for variant in study["variants"]:
+        for fw in variant["frameworks"]:
+            for seed in seeds:
+                folder = (study["name"], variant["name"], fw, seed)
+                train = io.read_json(layout.run_file(*folder, "train.json"))
+                measured = io.read_json(layout.run_file(*folder, "metrics.json"))
+                history = io.read_csv(layout.run_file(*folder, "history.csv"))
+                rows.append(
+                    {
+                        "variant": variant["name"],
+                        **dict(zip(axes, variant["levels"], strict=True)),
+                        "framework": fw,
+                        "seed": seed,
+                        "status": measured["status"],
+                        "test_accuracy": measured["test_accuracy"],
+                        "f1_macro": measured["f1_macro"],
+                        "train_accuracy": measured["train_accuracy"],
+                        "val_accuracy": measured["val_accuracy"],
+                        "generalisation_gap": measured["generalisation_gap"],
+                        "epochs_run": train["epochs_run"],
+                        "epochs_to_target": epochs_to_target(history, variant["target"]),
+                        "time_to_target_s": _number(train["time_to_target_s"]),
+                        "samples_per_s": train["steady_samples_per_s"],
+                        "roofline_fraction": _number(train.get("roofline_fraction")),
+                        "arithmetic_intensity": roofline.arithmetic_intensity(
+                            train["layer_sizes"], train["training"]["batch_size"]
+                        ),
+                        "train_seconds": train["total_seconds"],
+                        "device": train["device"],
+                        "target": variant["target"],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _number(value) -> float:
+    return math.nan if value is None else float(value)
+
+
+def summarise(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
+    """Per variant x framework: runs, diverged runs, and each measure's mean and 95 % interval
+    over the seeds (percentages for the accuracies)."""
+    axes = [axis["name"] for axis in study["axes"]]
+    rows = []
+    for (variant, fw), group in runs.groupby(["variant", "framework"], sort=False):
+        ok = group[group["status"] == "ok"]
+        row = {"variant": variant, **group.iloc[0][axes].to_dict(), "framework": fw,
+               "n_seeds": len(group), "n_diverged": int((group["status"] != "ok").sum())}  # fmt: skip
+        row["arithmetic_intensity"] = group["arithmetic_intensity"].iloc[0]
+        for measure in (*MEASURES, "f1_macro", "roofline_fraction"):
+            values = [v for v in ok[measure].astype(float) if math.isfinite(v)]
+            scale = 100.0 if measure in PERCENT else 1.0
+            low, high = stats.t_interval(values)
+            row[f"{measure}_mean"] = stats.mean(values) * scale if values else math.nan
+            row[f"{measure}_low"] = low * scale
+            row[f"{measure}_high"] = high * scale
+            row[f"{measure}_n"] = len(values)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def effects(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
+    """Each axis level against the axis's first level, per framework and over all of them."""
+    axes = [axis["name"] for axis in study["axes"]]
+    ok = runs[runs["status"] == "ok"]
+    rows = []
+    for axis in study["axes"]:
+        others = [a for a in axes if a != axis["name"]]
+        keys = ["framework", "seed", *others]
+        reference = axis["labels"][0]
+        base = ok[ok[axis["name"]] == reference].set_index(keys)
+        for level in axis["labels"][1:]:
+            paired = pd.merge(
+                ok[ok[axis["name"]] == level].set_index(keys), base,
+                left_index=True, right_index=True, suffixes=("", "_ref"),
+            )  # fmt: skip
+            for fw in [None, *dict.fromkeys(paired.index.get_level_values("framework"))]:
+                subset = (
+                    paired if fw is None else paired.xs(fw, level="framework", drop_level=False)
+                )
+                for measure in (*DIFFERENCES, *RATIOS):
+                    rows.append(
+                        {
+                            "axis": axis["name"],
+                            "level": level,
+                            "reference": reference,
+                            "framework": fw or "all",
+                            "measure": measure,
+                            **_paired(subset[measure], subset[f"{measure}_ref"], measure),
+                        }  # fmt: skip
+                    )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "axis",
+            "level",
+            "reference",
+            "framework",
+            "measure",
+            "kind",
+            "n_pairs",
+            "effect",
+            "low",
+            "high",
+        ],  # fmt: skip
+    )
+
+
+def _paired(values: pd.Series, reference: pd.Series, measure: str) -> dict:
+    a, b = values.astype(float).to_numpy(), reference.astype(float).to_numpy()
+    keep = np.isfinite(a) & np.isfinite(b) & ((a > 0) & (b > 0) if measure in RATIOS else True)
+    a, b = a[keep], b[keep]
+    if measure in RATIOS:
+        logs = list(np.log(a / b))
+        low, high = stats.t_interval(logs)
+        centre = stats.mean(logs) if logs else math.nan
+        return {"kind": "ratio", "n_pairs": len(logs), "effect": math.exp(centre),
+                "low": math.exp(low), "high": math.exp(high)}  # fmt: skip
+    diffs = list((a - b) * 100.0)
+    low, high = stats.t_interval(diffs)
+    return {"kind": "difference", "n_pairs": len(diffs),
+            "effect": stats.mean(diffs) if diffs else math.nan, "low": low, "high": high}  # fmt: skip
+
+
+def write_tables(study: dict, seeds, layout: StudyLayout, outputs: dict) -> None:
+    """runs.csv, summary.csv and effects.csv of one study (``outputs``: name -> path)."""
+    runs = read_runs(study, seeds, layout)
+    tables = {"runs": runs, "summary": summarise(runs, study), "effects": effects(runs, study)}
+    for name, table in tables.items():
+        with io.atomic_path(outputs[name]) as tmp:
+            table.to_csv(tmp, index=False)
