@@ -9,28 +9,41 @@ STAMP := $(VENV)/.installed
 # way); `mirror=` with nothing after it would be an empty string, which the schema refuses.
 MIRROR ?= $(firstword $(wildcard ../shared/datasets))
 
-.PHONY: run test bench test-cluster lint clean
+.PHONY: run resume test bench memory test-cluster lint clean
 
-# Reinstall only when a requirements file or constraints.txt (every transitive pin) changed. The
-# package itself is not installed: the workflow imports src/mlpcompare from its own checkout
-# (rules/common.smk), pytest likewise (pyproject.toml), so a copy of the repository always runs
-# its own code.
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+# Reinstall only when a requirements file, constraints.txt (every transitive pin) or pyproject.toml
+# changed. Then the package, editable, for the `mlpcompare` command (docs/command.md); its pins
+# are those just installed, and --no-build-isolation builds it with the venv's own setuptools
+# (no download). The workflow still imports src/mlpcompare from its own checkout
+# (rules/common.smk), pytest likewise (pyproject.toml).
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-build-isolation -e . -c constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores 8
 
+# After a hard stop (power loss, the OOM killer, SIGKILL): unlock, but only when no Snakemake
+# process still runs here, then rerun the cut-off jobs and the rest (docs/troubleshooting.md).
+# ARGS: the options the stopped run had, e.g. make resume ARGS='--configfile my.yaml'.
+resume: $(STAMP)
+	PYTHONPATH=src $(BIN)/python -m mlpcompare.resume --cores 8 $(ARGS)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The MNIST comparison (every framework x 3 seeds, tuned and idiomatic), then its training
-# throughput table with roofline fractions and the test accuracy of each framework. PYTHONPATH: the package is not installed (above).
+# throughput table with roofline fractions and the test accuracy of each framework. PYTHONPATH: this checkout's package, ahead of any installed one.
 bench: $(STAMP)
 	$(BIN)/snakemake --cores 8 --config datasets='[mnist]' $(if $(MIRROR),mirror=$(MIRROR))
 	PYTHONPATH=src $(BIN)/python -m mlpcompare.aggregating.throughput_table results/throughput.csv results/summary.csv
+
+# Each framework's peak memory while training MNIST at three sizes, beside the start-up estimate
+# (docs/memory.csv, read by tests/test_limits.py; docs/troubleshooting.md). Minutes of CPU.
+memory: $(STAMP)
+	$(BIN)/python tools/measure_memory.py $(if $(MIRROR),--mirror $(MIRROR))
 
 # The workflow through a real single-node SLURM with fake GPUs (profiles/slurm). Needs root and
 # apt-get: installs and starts munge and SLURM, and stops them again (README: Running on a SLURM cluster).

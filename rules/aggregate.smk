@@ -11,7 +11,7 @@ localrules:
     tables,
     summary,
     throughput,
-    tuned_vs_idiomatic,
+    idiomatic,
 
 
 # Timed like training: the ceiling must be measured on quiet cores with the jobs' threads.
@@ -213,22 +213,22 @@ rule throughput:
 # The idiomatic variant against the tuned runs, per dataset x arch x framework: test accuracy
 # with 95 % intervals and their difference, training time and throughput ratios, epochs run.
 # Requested only when bench.idiomatic is on.
-rule tuned_vs_idiomatic:
+rule idiomatic:
     input:
         metrics=[RESULTS.run_file(run, "metrics.json") for run in IDIOMATIC_RUNS],
         train=[RESULTS.run_file(run, "train.json") for run in IDIOMATIC_RUNS],
         idiomatic_metrics=idiomatic_run_files("metrics.json"),
         idiomatic_train=idiomatic_run_files("train.json"),
-        code=code("tuned_vs_idiomatic.py"),
+        code=code("idiomatic.py"),
     output:
         RESULTS.top("idiomatic.csv"),
     log:
-        "logs/tuned_vs_idiomatic/tuned_vs_idiomatic.log",
+        "logs/idiomatic/idiomatic.log",
     benchmark:
-        "benchmarks/tuned_vs_idiomatic/tuned_vs_idiomatic.tsv"
+        "benchmarks/idiomatic/idiomatic.tsv"
     conda:
         "../envs/base.yaml"
     params:
         idiomatic=IDIOMATIC_RUNS,
     script:
-        "../scripts/tuned_vs_idiomatic.py"
+        "../scripts/idiomatic.py"

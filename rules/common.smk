@@ -1,6 +1,7 @@
 import os
 import sys
 
+from snakemake.logging import logger
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -11,13 +12,24 @@ min_version("9.0")
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 from mlpcompare import config as cfg
-from mlpcompare import frameworks, layout, studies
+
+# First, before anything walks the config: one whose YAML aliases expand to millions of values
+# would keep every walk below busy for minutes (cfg.size_problem).
+if cfg.size_problem(config):
+    sys.exit(f"config error: {cfg.size_problem(config)}")
+
+from mlpcompare import frameworks, layout, resume, studies
 from mlpcompare.measuring import codedeps, codesize, devexp
 from mlpcompare.presenting import figures
 from mlpcompare.training import limits
 from mlpcompare.data import IDX_FILES, REMOTE, SYNTHETIC
 from mlpcompare.layout import RESULTS
-from mlpcompare.studies import STUDY_RESULTS
+from mlpcompare.layout import STUDY_RESULTS
+
+# What a hard stop leaves (a lock, incomplete outputs) makes Snakemake stop with a message that
+# names neither the safe order of --unlock and --rerun-incomplete nor `make resume`: say it first.
+if workflow.is_main_process and resume.hint(os.getcwd()):
+    logger.warning(resume.hint(os.getcwd()))
 
 SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 
@@ -25,7 +37,7 @@ SCHEMA = os.path.join(workflow.basedir, "schemas", "config.schema.yaml")
 SCHEMA_DICT = cfg.load_schema(SCHEMA)
 config.update(cfg.coerce_strings(config, SCHEMA_DICT))
 try:
-    cfg.check(config, SCHEMA_DICT)
+    studies.check(config, SCHEMA_DICT)
 except cfg.ConfigError as err:
     sys.exit("\n".join(f"config error: {line}" for line in str(err).splitlines()))
 validate(config, SCHEMA)
@@ -65,14 +77,6 @@ ARCHS = cfg.architectures(config)
 RUNS = layout.run_records(DATASETS, ARCHS, FRAMEWORKS, SEEDS)
 # Wildcard patterns of the per-dataset and per-architecture paths, for outputs and inputs.
 D, A = "{dataset}", "{arch}"
-# What the evaluate rule writes in every run folder, by output name.
-EVALUATION_FILES = {
-    "metrics": "metrics.json",
-    "predictions": "predictions.npz",
-    "confusion": "confusion.csv",
-    "inference": "inference.csv",
-    "info": "inference.json",
-}
 # A timed job (training, inference benchmark, roofline, idiomatic variant) asks for this much
 # of the `timing` resource: profiles/default makes it the whole budget, so the job runs alone.
 TIMED = 100
@@ -202,8 +206,6 @@ IDIOMATIC = (
 
 # The seeds the idiomatic variant trains: the first bench.idiomatic_seeds of `seeds` (null: all).
 IDIOMATIC_SEEDS = SEEDS[: config["bench"]["idiomatic_seeds"]]
-# What the idiomatic job writes in each seed's folder besides the model and the evaluation files.
-IDIOMATIC_TRAIN_FILES = {"history": "history.csv", "train": "train.json"}
 # Every idiomatic run, keyed like a tuned one (mlpcompare.layout: idiomatic_run_file).
 IDIOMATIC_RUNS = [{**r, "seed": seed} for r in IDIOMATIC for seed in IDIOMATIC_SEEDS]
 
@@ -264,6 +266,7 @@ def comparison_targets():
         for name in ("report.html", "summary.csv", "throughput.csv", "loc.csv")
     ]
     targets += [RESULTS.machine(name) for name in ("roofline.json", "environment.json")]
+    targets.append(RESULTS.top("run.json"))  # provenance (rules/provenance.smk)
     # Deployment inference (rules/evaluate.smk).
     targets.append(RESULTS.top("serving.csv"))
     if IDIOMATIC:

@@ -17,9 +17,11 @@ for framework in FRAMEWORKS:
         output:
             **{
                 name: run_file_patterns(framework, file)
-                for name, file in EVALUATION_FILES.items()
+                for name, file in {
+                    **layout.EVALUATION_FILES,
+                    **layout.EXPORT_FILES,
+                }.items()
             },
-            onnx=run_file_patterns(framework, "model.onnx"),
         log:
             f"logs/evaluate/{{dataset}}/{{arch}}/{framework}.log",
         benchmark:

@@ -10,20 +10,23 @@ for framework in FRAMEWORKS:
     # Timed: it runs alone (`timing=TIMED`, see profiles/default).
     rule:
         name:
-            f"idiomatic_{framework}"
+            f"train_idiomatic_{framework}"
         input:
             split=RESULTS.split(D),
             info=RESULTS.split_info(D),
             init=[RESULTS.init(D, A, seed) for seed in IDIOMATIC_SEEDS],
             code=code(
-                "idiomatic.py",
+                "train_idiomatic.py",
                 frameworks.get(framework).trainer,
                 frameworks.get(framework).idiomatic,
             ),
         output:
             **{
                 name: idiomatic_file_patterns(framework, file)
-                for name, file in {**IDIOMATIC_TRAIN_FILES, **EVALUATION_FILES}.items()
+                for name, file in {
+                    **layout.TRAIN_FILES,
+                    **layout.EVALUATION_FILES,
+                }.items()
             },
             model=[
                 RESULTS.idiomatic_model(layout.run_pattern(framework, seed))
@@ -31,9 +34,9 @@ for framework in FRAMEWORKS:
             ],
             summary=RESULTS.idiomatic(D, A, framework),
         log:
-            f"logs/idiomatic/{{dataset}}/{{arch}}/{framework}.log",
+            f"logs/train_idiomatic/{{dataset}}/{{arch}}/{framework}.log",
         benchmark:
-            f"benchmarks/idiomatic/{{dataset}}/{{arch}}/{framework}.tsv"
+            f"benchmarks/train_idiomatic/{{dataset}}/{{arch}}/{framework}.tsv"
         conda:
             f"../{frameworks.get(framework).env}"
         threads: config["threads"]
@@ -50,4 +53,4 @@ for framework in FRAMEWORKS:
             seeds=IDIOMATIC_SEEDS,
             bench=TIMING_SETTINGS,
         script:
-            "../scripts/idiomatic.py"
+            "../scripts/train_idiomatic.py"

@@ -6,7 +6,7 @@
 # Seconds of work from files already made: they run on the submitting host.
 localrules:
     study_init,
-    study_summary,
+    study_tables,
     study_report,
 
 
@@ -46,8 +46,8 @@ for framework in FRAMEWORKS:
             code=code("study_run.py", frameworks.get(framework).trainer),
         output:
             **{
-                name.split(".")[0]: study_run_files("{study}", framework, name)
-                for name in studies.RUN_FILES
+                name: study_run_files("{study}", framework, file)
+                for name, file in layout.STUDY_RUN_FILES.items()
             },
         log:
             f"logs/studies/{{study}}/{{variant}}/{framework}.log",
@@ -76,29 +76,29 @@ for framework in FRAMEWORKS:
 
 # The study's tables: every run, the variant x framework summary with seed intervals, and the
 # effect of each axis with its 95 % interval (mlpcompare.studies.tables).
-rule study_summary:
+rule study_tables:
     input:
         train=every_study_run_file("train.json"),
         history=every_study_run_file("history.csv"),
         metrics=every_study_run_file("metrics.json"),
-        code=code("study_summary.py"),
+        code=code("study_tables.py"),
     output:
-        **{name: STUDY_RESULTS.table("{study}", name) for name in studies.STUDY_TABLES},
+        **{name: STUDY_RESULTS.table("{study}", name) for name in layout.STUDY_TABLES},
     log:
-        "logs/studies/{study}/summary.log",
+        "logs/studies/{study}/tables.log",
     conda:
         "../envs/base.yaml"
     params:
         study=lambda wildcards: STUDIES[wildcards.study].describe(config),
         seeds=SEEDS,
     script:
-        "../scripts/study_summary.py"
+        "../scripts/study_tables.py"
 
 
 # The study's figures (results/studies/{study}/plots/) and its self-contained report.
 rule study_report:
     input:
-        **{name: STUDY_RESULTS.table("{study}", name) for name in studies.STUDY_TABLES},
+        **{name: STUDY_RESULTS.table("{study}", name) for name in layout.STUDY_TABLES},
         history=every_study_run_file("history.csv"),
         template=repo_file("report/templates/study.html.j2"),
         style=repo_file("report/style.css"),

@@ -2,7 +2,6 @@
 from pathlib import Path
 
 from mlpcompare import logs
-from mlpcompare.layout import RESULTS
 from mlpcompare.measuring import devexp
 
 # The checkout the workflow runs from (scripts/ is one of its folders).
@@ -14,6 +13,8 @@ with logs.one_line_errors():
         runs=snakemake.params.runs,
         idiomatic=snakemake.params.idiomatic,
         repo=REPO,
-        layout=RESULTS,
+        first_use_files=list(snakemake.input.first_use),
+        train_files=list(snakemake.input.train),
+        idiomatic_files=list(snakemake.input.idiomatic),
         output=snakemake.output[0],
     )

@@ -2,13 +2,12 @@
 import os
 
 from mlpcompare import logs
-from mlpcompare.layout import RESULTS
 from mlpcompare.presenting import report
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():
     report.write_report(
-        root=RESULTS.root,
+        inputs=snakemake.input,
         assets=os.path.dirname(snakemake.input.style),
         config=snakemake.params.config,
         runs=snakemake.params.runs,

@@ -1,12 +1,14 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
 from mlpcompare import io, logs
-from mlpcompare.layout import RESULTS
 from mlpcompare.measuring import bench, roofline
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():
     result = roofline.machine_roofline(
-        infos={d: io.read_json(RESULTS.split_info(d)) for d in snakemake.params.datasets},
+        infos={
+            dataset: io.read_json(path)
+            for dataset, path in zip(snakemake.params.datasets, snakemake.input.info, strict=True)
+        },
         archs=snakemake.params.archs,
         batch_sizes=snakemake.params.batch_sizes,
         threads=snakemake.threads,

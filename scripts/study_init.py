@@ -4,8 +4,6 @@ from mlpcompare import io, logs, spec
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():
     info = io.read_json(snakemake.input.info)
-    model_spec = spec.ModelSpec.from_config(
-        snakemake.params.arch, info["n_features"], info["n_classes"]
-    )
+    model_spec = spec.ModelSpec.from_info(snakemake.params.arch, info)
     for seed, path in zip(snakemake.params.seeds, snakemake.output, strict=True):
         io.write_npz(spec.init_weights(model_spec, int(seed)), path)

@@ -2,7 +2,6 @@
 import os
 
 from mlpcompare import logs
-from mlpcompare.studies import STUDY_RESULTS
 from mlpcompare.studies import plots as study_plots
 from mlpcompare.studies import report as study_report
 
@@ -10,7 +9,7 @@ logs.to_file(snakemake.log[0])
 with logs.one_line_errors():
     study, seeds = snakemake.params.study, snakemake.params.seeds
     figures = {name: snakemake.output[name] for name in study_plots.FIGURES}
-    study_plots.draw(study, seeds, snakemake.input.summary, STUDY_RESULTS, figures)
+    study_plots.draw(study, seeds, snakemake.input.summary, list(snakemake.input.history), figures)
     study_report.write_report(
         study=study,
         seeds=seeds,

@@ -1,9 +1,9 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/*.smk.
-from mlpcompare import layout, logs
-from mlpcompare.aggregating import aggregate
+from mlpcompare import logs
+from mlpcompare.aggregating import throughput
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():
-    aggregate.write_throughput(
-        snakemake.params.runs, snakemake.params.idiomatic, layout.RESULTS, snakemake.output[0]
+    throughput.write_throughput(
+        snakemake.params.runs, snakemake.params.idiomatic, snakemake.input, snakemake.output[0]
     )

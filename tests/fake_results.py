@@ -1,8 +1,8 @@
 """A small but complete ``results/`` tree for the report and plot tests, made in seconds.
 
 Per-run files are invented (no training); the tables over runs are made by the workflow's own
-functions (:mod:`mlpcompare.aggregating.aggregate`, :mod:`mlpcompare.aggregating.tables`, :mod:`mlpcompare.presenting.plots`), so
-they have exactly the format the workflow writes.
+functions (:mod:`mlpcompare.aggregating`, :mod:`mlpcompare.presenting.plots`), so they have
+exactly the format the workflow writes. :func:`declared` lists the inputs the rules declare.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import numpy as np
 import yaml
 
 from mlpcompare import io, layout
-from mlpcompare.aggregating import aggregate, tables
+from mlpcompare.aggregating import idiomatic, serving, summary, tables, throughput
 from mlpcompare.config import resolve_target
 from mlpcompare.layout import Layout
 from mlpcompare.measuring import devexp, metrics
-from mlpcompare.presenting import figures, plots, report
+from mlpcompare.presenting import eda_plots, figures, report
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "report"
@@ -190,9 +190,47 @@ def write_results(
         io.write_json({"dataset": dataset, **SPLIT}, paths.split_info(dataset))
         io.write_json({"dataset": dataset, **SANITY}, paths.eda(dataset, "sanity.json"))
         for name in figures.EDA_FIGURES:  # any PNG will do
-            plots.class_balance({}, SPLIT, paths.eda(dataset, f"{name}.png"))
+            eda_plots.class_balance({}, SPLIT, paths.eda(dataset, f"{name}.png"))
     _tables(results, keys)
     return keys
+
+
+# A run's files by the name the rules give their inputs.
+RUN_INPUTS = {
+    "metrics": "metrics.json", "train": "train.json", "inference": "inference.csv",
+    "inference_info": "inference.json", "predictions": "predictions.npz",
+    "history": "history.csv", "confusion": "confusion.csv",
+}  # fmt: skip
+
+
+def declared(paths: Layout, runs: list[dict], idiomatic_runs: list[dict] = ()) -> dict:
+    """The named inputs the rules over runs declare (summary, tables, throughput, idiomatic,
+    plots): per file of :data:`RUN_INPUTS` a path per run of ``runs``, per idiomatic run its
+    ``idiomatic`` (train.json), ``idiomatic_train``, ``idiomatic_metrics`` and
+    ``idiomatic_history``, and the files over every run."""
+    inputs = {part: [paths.run_file(r, name) for r in runs] for part, name in RUN_INPUTS.items()}
+    for part, name in (("train", "train.json"), ("metrics", "metrics.json"),
+                       ("history", "history.csv")):  # fmt: skip
+        inputs[f"idiomatic_{part}"] = [paths.idiomatic_run_file(r, name) for r in idiomatic_runs]
+    inputs["idiomatic"] = inputs["idiomatic_train"]
+    return inputs | {
+        "roofline": paths.machine("roofline.json"),
+        "loc": paths.top("loc.csv"),
+        "summary": paths.top("summary.csv"),
+        "throughput": paths.top("throughput.csv"),
+    }
+
+
+def arch_inputs(paths: Layout, runs: list[dict], idiomatic_runs: list[dict] = ()) -> dict:
+    """What the plots rule of the runs' dataset x architecture declares."""
+    dataset, arch = runs[0]["dataset"], runs[0]["arch"]
+    tables = {name: paths.table(dataset, arch, name) for name in layout.ARCH_TABLES}
+    return declared(paths, runs, idiomatic_runs) | tables
+
+
+def every_file(results: Path) -> list[str]:
+    """Every file under ``results``: what a reader may read when no rule is in between."""
+    return [str(path) for path in Path(results).rglob("*") if path.is_file()]
 
 
 def framework_keys(keys: list[dict]) -> list[dict]:
@@ -223,13 +261,19 @@ def _tables(results: Path, keys: list[dict]) -> None:
     frameworks = list(dict.fromkeys(k["framework"] for k in keys))
     loc = [{"framework": fw, "files": 1, "loc": 100 + i} for i, fw in enumerate(frameworks)]
     io.write_csv(loc, paths.top("loc.csv"), ["framework", "files", "loc"])
-    aggregate.write_summary(keys, paths, paths.top("summary.csv"))
-    aggregate.write_serving(keys, paths, paths.top("serving.csv"))
+    summary.write_summary(keys, declared(paths, keys), paths.top("summary.csv"))
+    serving.write_serving(keys, declared(paths, keys), paths.top("serving.csv"))
     measured = [key for key in framework_keys(keys) if Path(idiomatic_path(paths, key)).is_file()]
     idiomatic_runs = [key for key in keys if framework_keys([key])[0] in measured]
-    aggregate.write_throughput(keys, idiomatic_runs, paths, paths.top("throughput.csv"))
+    throughput.write_throughput(
+        keys, idiomatic_runs, declared(paths, keys, idiomatic_runs), paths.top("throughput.csv")
+    )
     if idiomatic_runs:
-        aggregate.write_idiomatic(idiomatic_runs, paths, paths.top("idiomatic.csv"))
+        idiomatic.write_idiomatic(
+            idiomatic_runs,
+            declared(paths, idiomatic_runs, idiomatic_runs),
+            paths.top("idiomatic.csv"),
+        )
     for i, fw in enumerate(frameworks):  # install sizes and import times, invented
         first_use = {
             "install_bytes": {fw: 10_000_000 * (i + 1)},
@@ -237,19 +281,23 @@ def _tables(results: Path, keys: list[dict]) -> None:
         }
         io.write_json(first_use, paths.first_use(fw))
     devexp.write_devexp(
-        names=frameworks, runs=keys, idiomatic=measured, repo=str(ROOT), layout=paths,
+        names=frameworks, runs=keys, idiomatic=measured, repo=str(ROOT),
+        first_use_files=[paths.first_use(fw) for fw in frameworks],
+        train_files=[paths.run_file(k, "train.json") for k in keys],
+        idiomatic_files=[paths.idiomatic(r["dataset"], r["arch"], r["framework"]) for r in measured],
         output=paths.top("devexp.csv"),
     )  # fmt: skip
     for dataset, arch in pairs:
         arch_keys = [k for k in keys if (k["dataset"], k["arch"]) == (dataset, arch)]
         outputs = {t: paths.table(dataset, arch, t) for t in layout.ARCH_TABLES}
-        tables.write_tables(arch_keys, paths, SimpleNamespace(**outputs))
+        tables.write_tables(arch_keys, declared(paths, arch_keys), SimpleNamespace(**outputs))
         outputs = {name: paths.figure(dataset, arch, name) for name in figures.FIGURES}
-        figures.draw(figures.read_arch_data(arch_keys, paths), outputs)
+        figures.draw(figures.read_arch_data(arch_keys, arch_inputs(paths, arch_keys)), outputs)
 
 
 def render(results: Path, cfg: dict, keys: list[dict]) -> str:
     """The report page for the files under ``results``, with the repository's report files."""
     assets = report.Assets(ASSETS)
-    context = report.load_context(report.Results(results), assets, config=cfg, runs=keys)
+    results = report.Results(results, every_file(results))
+    context = report.load_context(results, assets, config=cfg, runs=keys)
     return report.render(context, assets.template, assets.labels)

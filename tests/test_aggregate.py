@@ -6,9 +6,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from fake_results import declared
 
 from mlpcompare import io
-from mlpcompare.aggregating import aggregate, tables, throughput_table
+from mlpcompare.aggregating import frames, tables, throughput, throughput_table
+from mlpcompare.aggregating.summary import SUMMARY_COLUMNS, summary_table, write_summary
 from mlpcompare.layout import ARCH_TABLES, RUN_KEYS, Layout
 
 T_975_DF2 = 4.302652729911275
@@ -99,21 +101,21 @@ LOC = {"np": 120, "tf": 60}
 
 def records(table) -> list[dict]:
     """A table's rows as its file holds them (six significant digits, blanks)."""
-    return aggregate.cleaned(table).to_dict("records")
+    return frames.cleaned(table).to_dict("records")
 
 
 def summary_rows(runs, roofline, loc):
-    return records(aggregate.summary_table(runs, roofline, loc))
+    return records(summary_table(runs, roofline, loc))
 
 
 def throughput_rows(runs, idiomatic, roofline):
-    return records(aggregate.throughput_table(runs, idiomatic, roofline))
+    return records(throughput.throughput_table(runs, idiomatic, roofline))
 
 
 def test_summary_columns_are_the_contract_plus_status():
     rows = summary_rows(RUNS, ROOFLINE, LOC)
-    assert list(rows[0]) == aggregate.SUMMARY_COLUMNS
-    assert aggregate.SUMMARY_COLUMNS[-1] == "status" and len(aggregate.SUMMARY_COLUMNS) == 19
+    assert list(rows[0]) == SUMMARY_COLUMNS
+    assert SUMMARY_COLUMNS[-1] == "status" and len(SUMMARY_COLUMNS) == 19
 
 
 def test_summary_row_by_hand():
@@ -273,14 +275,14 @@ def test_files_in_tables_out(tmp_path):
     layout = Layout(str(tmp_path))
     runs = write_run_files(layout, RUNS)
     outputs = arch_outputs(layout)
-    tables.write_tables(runs, layout, outputs)
+    tables.write_tables(runs, declared(layout, runs), outputs)
     assert [r["p_value"] for r in io.read_csv(outputs.significance)] == ["1.0", "", "1.0"]
     assert list(io.read_csv(outputs.quality)[0]) == tables.QUALITY_COLUMNS
-    aggregate.write_summary(runs, layout, layout.top("summary.csv"))
+    write_summary(runs, declared(layout, runs), layout.top("summary.csv"))
     rows = io.read_csv(layout.top("summary.csv"))
     assert [r["framework"] for r in rows] == ["np", "tf"]
     assert rows[0]["accuracy_mean"] == "0.92" and rows[0]["loc"] == "120"
-    assert list(rows[0]) == aggregate.SUMMARY_COLUMNS
+    assert list(rows[0]) == SUMMARY_COLUMNS
 
 
 def test_tables_match_a_computation_by_hand(tmp_path):
@@ -290,8 +292,8 @@ def test_tables_match_a_computation_by_hand(tmp_path):
     case = [*RUNS[:4], diverged, RUNS[5]]  # figures that would show if it were counted
     layout = Layout(str(tmp_path))
     runs = write_run_files(layout, case)
-    aggregate.write_summary(runs, layout, layout.top("summary.csv"))
-    tables.write_tables(runs, layout, arch_outputs(layout))
+    write_summary(runs, declared(layout, runs), layout.top("summary.csv"))
+    tables.write_tables(runs, declared(layout, runs), arch_outputs(layout))
     summary = io.read_csv(layout.top("summary.csv"))
     quality = io.read_csv(layout.table("d", "a", "quality"))
     performance = io.read_csv(layout.table("d", "a", "performance"))
@@ -365,7 +367,7 @@ def test_throughput_rows_by_hand():
     assert [(r["framework"], r["variant"]) for r in rows] == [
         ("np", "tuned"), ("np", "idiomatic"), ("tf", "tuned"),
     ]  # fmt: skip
-    assert list(rows[0]) == aggregate.THROUGHPUT_COLUMNS
+    assert list(rows[0]) == throughput.THROUGHPUT_COLUMNS
     tuned, idio, tf = rows
     assert tuned["api"] == ""  # no tuned trainer called "np"; the real ones are named:
     torch_row = throughput_rows([make_run("torch", 0, 0.9)], [], ROOFLINE)[0]
@@ -429,9 +431,11 @@ def test_write_throughput_from_files(tmp_path):
     for run in idiomatic("tf", [250.0, 250.0, 250.0]):
         io.write_json(run["train"], layout.idiomatic_run_file(run, "train.json"))
     measured = [run for run in runs if run["framework"] == "tf"]
-    aggregate.write_throughput(runs, measured, layout, layout.top("throughput.csv"))
+    throughput.write_throughput(
+        runs, measured, declared(layout, runs, measured), layout.top("throughput.csv")
+    )
     rows = io.read_csv(layout.top("throughput.csv"))
-    assert list(rows[0]) == aggregate.THROUGHPUT_COLUMNS
+    assert list(rows[0]) == throughput.THROUGHPUT_COLUMNS
     assert [(r["framework"], r["variant"]) for r in rows] == [
         ("np", "tuned"), ("tf", "tuned"), ("tf", "idiomatic"),
     ]  # fmt: skip
@@ -440,7 +444,7 @@ def test_write_throughput_from_files(tmp_path):
 
 def test_bench_prints_an_aligned_table_with_roofline_percentages(tmp_path, capsys):
     rows = throughput_rows(RUNS, idiomatic("np", [400.0, 600.0, 500.0]), ROOFLINE)
-    io.write_csv(rows, tmp_path / "throughput.csv", aggregate.THROUGHPUT_COLUMNS)
+    io.write_csv(rows, tmp_path / "throughput.csv", throughput.THROUGHPUT_COLUMNS)
     assert throughput_table.main([str(tmp_path / "throughput.csv")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == [
@@ -461,7 +465,7 @@ def test_bench_table_refuses_another_csv(tmp_path):
 
 def test_bench_prints_each_frameworks_accuracy_from_summary_csv(tmp_path, capsys):
     rows = throughput_rows(RUNS, [], ROOFLINE)
-    io.write_csv(rows, tmp_path / "throughput.csv", aggregate.THROUGHPUT_COLUMNS)
+    io.write_csv(rows, tmp_path / "throughput.csv", throughput.THROUGHPUT_COLUMNS)
     io.write_csv(summary_rows(RUNS, ROOFLINE, LOC), tmp_path / "summary.csv")
     summary = io.read_csv(tmp_path / "summary.csv")
     argv = [str(tmp_path / "throughput.csv"), str(tmp_path / "summary.csv")]

@@ -2,14 +2,17 @@
 claim the data does not support is not made."""
 
 import csv
+from pathlib import Path
 
 import pytest
-from fake_results import config, write_results
+from fake_results import config, every_file, write_results
 
 from mlpcompare import frameworks
-from mlpcompare.aggregating import conclusions
+from mlpcompare.aggregating import conclusions, sentences
 from mlpcompare.io import read_csv
 from mlpcompare.layout import Layout
+from mlpcompare.presenting.report_files import Results
+from mlpcompare.presenting.report_sections import read_conclusions
 
 PAIR = ("digits", "mlp-8")
 
@@ -33,7 +36,8 @@ def edit(path, change) -> None:
 
 
 def section(layout) -> dict:
-    return conclusions.conclusions(layout, [PAIR])
+    idiomatic = Path(layout.top("idiomatic.csv")).is_file()
+    return read_conclusions(Results(layout.root, every_file(layout.root)), [PAIR], idiomatic)
 
 
 def text(made: dict) -> str:
@@ -124,10 +128,10 @@ def test_inference_and_code_sentences_follow_their_tables(results):
 
 
 def test_no_speed_claim_without_a_runner_up():
-    group = conclusions.Group("d", "a", [], [], [], [])
-    assert conclusions.speed_sentence("trains", []) is None
-    one = [conclusions.Ranked("x", 10.0, 9.0, 11.0)]
-    assert conclusions.speed_sentence("trains", one) == (
+    group = sentences.Group("d", "a", [], [], [], [])
+    assert sentences.speed_sentence("trains", []) is None
+    one = [sentences.Ranked("x", 10.0, 9.0, 11.0)]
+    assert sentences.speed_sentence("trains", one) == (
         "x trains fastest: 10 samples/s (IQR over seeds 9–11)."
     )
     assert conclusions.rules([group], []) == []

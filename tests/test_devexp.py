@@ -11,7 +11,7 @@ import pytest
 
 from mlpcompare import frameworks, io
 from mlpcompare.layout import Layout
-from mlpcompare.measuring import devexp
+from mlpcompare.measuring import code_uses, devexp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,10 +58,10 @@ def repo_with(tmp_path, files: dict[str, str]) -> Path:
     return tmp_path
 
 
-def analyse(repo: Path, name: str, borrow=("fake_mlp.py",)) -> devexp.Uses:
+def analyse(repo: Path, name: str, borrow=("fake_mlp.py",)) -> code_uses.Uses:
     src = repo / "src"
     own = [src / "mlpcompare" / b for b in borrow]
-    return devexp.analyse([src / "mlpcompare" / name], {"torch"}, own, src=src)
+    return code_uses.analyse([src / "mlpcompare" / name], {"torch"}, own, src=src)
 
 
 def test_api_names_resolve_aliases_and_from_imports(tmp_path):
@@ -83,7 +83,7 @@ def test_code_lines_count_the_module_and_the_borrowed_definitions(tmp_path):
 
 def test_verdicts_follow_the_calls(tmp_path):
     uses = analyse(repo_with(tmp_path, {"loop.py": TORCHY, "fake_mlp.py": BORROWED}), "loop.py")
-    row = devexp.code_row("torch", "idiomatic", [Path("loop.py")], uses, gpu=True)
+    row = devexp.code_row(frameworks.get("torch"), "idiomatic", [Path("loop.py")], uses)
     assert row["backward_pass"] == "provided" and row["backward_pass_evidence"] == ".backward"
     assert row["optimizer"] == "provided"
     assert row["batching_shuffling"] == "provided"
@@ -95,41 +95,100 @@ def test_verdicts_follow_the_calls(tmp_path):
 
 def test_a_method_the_code_defines_is_its_own():
     source = "class Model:\n    def backward(self, g):\n        return g\n\nModel().backward(1)\n"
-    uses = devexp.scan(source, {"numpy"})
-    assert devexp.judge(devexp.ASPECTS["backward_pass"], uses.all()) == (
+    uses = code_uses.scan(source, {"torch"})
+    assert devexp.judge("backward_pass", frameworks.get("torch"), uses.all()) == (
         "by hand",
         ["def backward"],
     )
 
 
+def test_a_function_of_the_same_name_is_no_method():
+    """The idiomatic modules define ``def fit``; ``model.fit(...)`` is still Keras' own."""
+    source = "import keras\n\n\ndef fit(model, x, y):\n    return model.fit(x, y)\n"
+    uses = code_uses.scan(source, {"keras"})
+    assert devexp.judge("backward_pass", frameworks.get("keras"), uses.all()) == (
+        "provided",
+        [".fit"],
+    )
+
+
 def test_a_framework_without_a_gpu_places_nothing():
-    uses = devexp.scan("import numpy as np\nnp.zeros(3).to('cuda')\n", {"numpy"})
-    row = devexp.code_row("numpy", "tuned", [], uses, gpu=False)
+    uses = code_uses.scan("import numpy as np\nnp.zeros(3).to('cuda')\n", {"numpy"})
+    row = devexp.code_row(frameworks.get("numpy"), "tuned", [], uses)
     assert row["device_placement"] == "CPU only"
+
+
+def test_the_api_names_looked_for_are_the_registrys():
+    """Which API names show an aspect is a fact of each framework, in its registry entry."""
+    torch_rules = dict(devexp.rules("optimizer", frameworks.get("torch")))
+    assert torch_rules["provided"] == ("torch.optim.*",)
+    assert "torch.optim.*" not in dict(devexp.rules("optimizer", frameworks.get("jax")))["provided"]
+    for fw in frameworks.REGISTRY.values():
+        assert set(fw.provides) | set(fw.by_hand) <= set(devexp.ASPECTS), fw.name
+
+
+MODEL = """import torch
+
+from mlpcompare.fake_layers import Block
+
+
+class MLP(Block):
+    pass
+"""
+LAYERS = """import torch
+
+
+class Block(torch.nn.Module):
+    pass
+"""
+PACKAGE = "from mlpcompare.fake.model import MLP\n"
+
+
+def test_borrowing_follows_reexports_and_the_imports_of_what_it_borrowed(tmp_path):
+    """loop.py borrows MLP from a package that re-exports it from fake/model.py, whose MLP
+    derives from fake_layers.Block: all of it is the framework code the loop's user relies on."""
+    files = {"loop.py": TORCHY.replace("fake_mlp", "fake"), "fake/__init__.py": PACKAGE,
+             "fake/model.py": MODEL, "fake_layers.py": LAYERS}  # fmt: skip
+    repo = repo_with(tmp_path, files)
+    uses = analyse(repo, "loop.py", borrow=("fake/__init__.py", "fake/model.py", "fake_layers.py"))
+    assert "torch.nn.Module" in uses.api
+    # loop.py: 4 imports + 7 lines of `train`; fake/model.py: MLP (2); fake_layers.py: Block (2)
+    assert uses.lines == 4 + 7 + 2 + 2
 
 
 @pytest.mark.parametrize("name", frameworks.NAMES)
 def test_editing_an_idiomatic_module_changes_its_row(tmp_path, name):
     """A copy of the repository's code, then the idiomatic module with an extra hand-written
-    evaluation loop and a checkpoint through the framework: the row follows the code."""
+    evaluation loop and a checkpoint through the framework's API as its registry entry names it
+    (none for a framework whose entry names none): the row follows the code."""
     shutil.copytree(ROOT / "src", tmp_path / "src")
     before = {r["variant"]: r for r in devexp.code_rows([name], tmp_path)}["idiomatic"]
     fw = frameworks.get(name)
-    path = devexp.module_path(fw.idiomatic, tmp_path / "src")
+    path = code_uses.module_path(fw.idiomatic, tmp_path / "src")
     root = sorted(devexp.import_names(fw.packages))[0]
+    saving = [
+        *((devexp.PROVIDED, p) for p in fw.provides.get("checkpointing", ())),
+        *((devexp.BY_HAND, p) for p in fw.by_hand.get("checkpointing", ())),
+    ]
+    verdict, pattern = saving[0] if saving else (before["checkpointing"], None)
+    if pattern is None:
+        save, api = "pass", set()
+    elif pattern.startswith("."):  # a method: `.save` -> model.save(...)
+        save, api = f"model{pattern}('model.file')", set()
+    else:  # an API name: `numpy.save*` -> _fw.save(...), with _fw the root imported
+        attribute = pattern.partition(".")[2].rstrip("*")
+        save, api = f"_fw.{attribute}('model.file')", {f"{root}.{attribute}"}
     path.write_text(
         path.read_text() + f"\n\nimport {root} as _fw\n\n\ndef evaluate(model, batches):\n"
         "    correct = 0\n    for x, y in batches:\n        correct += (model(x) == y).sum()\n"
-        "    model.save('model.file')\n"
-        f"    return correct, _fw.__name__\n"
+        f"    {save}\n    return correct, _fw.__name__\n"
     )
     after = {r["variant"]: r for r in devexp.code_rows([name], tmp_path)}["idiomatic"]
     assert after["code_lines"] == before["code_lines"] + 7
-    assert after["api_names"] == before["api_names"] + 1
-    # The idiomatic paths already evaluate and checkpoint (issue 17: they run to the end), so
-    # the verdicts stay what the added code is too; what it adds shows in the evidence.
+    added = ({f"{root}.__name__"} | api) - set(before["api_list"].split())
+    assert after["api_names"] == before["api_names"] + len(added)
     assert after["evaluation_loop"] in ("by hand", "provided")
-    assert after["checkpointing"] == "provided"
+    assert after["checkpointing"] == verdict
 
 
 def test_the_repository_code_reads_as_expected():
@@ -194,7 +253,7 @@ def test_devexp_table_joins_code_first_use_and_first_epochs():
     }
 
 
-def test_write_devexp_reads_the_results_through_the_layout(tmp_path):
+def test_write_devexp_reads_the_files_it_is_given(tmp_path):
     layout = Layout(str(tmp_path / "results"))
     runs = [
         {"dataset": "d", "arch": "a", "framework": name, "seed": 0} for name in frameworks.NAMES
@@ -209,10 +268,18 @@ def test_write_devexp_reads_the_results_through_the_layout(tmp_path):
         )
     output = tmp_path / "results" / "devexp.csv"
     devexp.write_devexp(
-        names=list(frameworks.NAMES), runs=runs, idiomatic=[], repo=str(ROOT), layout=layout,
+        names=list(frameworks.NAMES), runs=runs, idiomatic=[], repo=str(ROOT),
+        first_use_files=[layout.first_use(run["framework"]) for run in runs],
+        train_files=[layout.run_file(run, "train.json") for run in runs], idiomatic_files=[],
         output=str(output),
     )  # fmt: skip
     rows = io.read_csv(output)
+    with pytest.raises(ValueError, match="0 train files for"):
+        devexp.write_devexp(
+            names=list(frameworks.NAMES), runs=runs, idiomatic=[], repo=str(ROOT),
+            first_use_files=[layout.first_use(run["framework"]) for run in runs],
+            train_files=[], idiomatic_files=[], output=str(output),
+        )  # fmt: skip
     assert list(rows[0]) == devexp.DEVEXP_COLUMNS
     assert len(rows) == 2 * len(frameworks.NAMES)
     assert {r["first_epoch_s_median"] for r in rows if r["variant"] == "tuned"} == {"1.5"}

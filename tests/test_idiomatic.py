@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from mlpcompare import frameworks, io, layout, spec
-from mlpcompare.aggregating import aggregate
+from mlpcompare.aggregating import frames
+from mlpcompare.aggregating.idiomatic import IDIOMATIC_COLUMNS, idiomatic_table
 from mlpcompare.frameworks.numpy import Trainer as NumpyTrainer
 from mlpcompare.layout import Layout
 from mlpcompare.presenting import idiomatic_plots
@@ -187,7 +188,10 @@ def test_run_all_trains_and_evaluates_every_seed_where_the_layout_says(tmp_path,
     for run in runs:
         folder = f"{paths.root}/d/a/{framework}/idiomatic/seed{run['seed']}"
         assert paths.idiomatic_model(run).startswith(folder)
-        assert layout.producer(paths.idiomatic_model(run), paths.root) == f"idiomatic_{framework}"
+        assert (
+            layout.producer(paths.idiomatic_model(run), paths.root)
+            == f"train_idiomatic_{framework}"
+        )
         train = io.read_json(paths.idiomatic_run_file(run, "train.json"))
         assert (train["variant"], train["api"], train["status"]) == ("idiomatic", module.API, "ok")
         assert train["inference_api"] == module.INFERENCE_API and train["seed"] == run["seed"]
@@ -218,8 +222,8 @@ def test_idiomatic_table_by_hand():
     tuned = [loaded("np", s, a, 10.0, 1000.0) for s, a in enumerate([0.90, 0.92, 0.94])]
     variant = [loaded("np", 0, 0.91, 30.0, 500.0, 7), loaded("np", 1, 0.92, 20.0, 400.0, 6),
                loaded("np", 2, 0.0, 40.0, 450.0, status="diverged")]  # fmt: skip
-    [row] = aggregate.cleaned(aggregate.idiomatic_table(tuned, variant)).to_dict("records")
-    assert list(row) == aggregate.IDIOMATIC_COLUMNS
+    [row] = frames.cleaned(idiomatic_table(tuned, variant)).to_dict("records")
+    assert list(row) == IDIOMATIC_COLUMNS
     assert (row["framework"], row["api"], row["n_seeds"]) == ("np", "loop", 3)
     assert row["tuned_accuracy_mean"] == pytest.approx(0.92)
     assert row["idiomatic_accuracy_mean"] == pytest.approx(0.915)
@@ -230,7 +234,7 @@ def test_idiomatic_table_by_hand():
     assert row["samples_per_s_ratio"] == pytest.approx(0.45)  # the diverged seed is left out
     assert (row["tuned_epochs_median"], row["idiomatic_epochs_median"]) == (5, 6.5)
     assert row["status"] == "idiomatic: 1 of 3 seeds diverged"
-    assert aggregate.idiomatic_table(tuned, []).empty  # no idiomatic runs, no rows
+    assert idiomatic_table(tuned, []).empty  # no idiomatic runs, no rows
 
 
 def test_learning_curves_beside_the_tuned_ones(tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ from reference_mlp import (
     tiny_problem,
 )
 
+from mlpcompare import frameworks
 from mlpcompare.frameworks import jax as jax_mlp
 from mlpcompare.frameworks.jax import runtime as jax_runtime
 from mlpcompare.io import ArtifactError
@@ -291,7 +292,7 @@ def test_gradient_matches_finite_differences_in_float64(activation, rate, batch_
 
 def test_the_model_file_holds_plain_canonical_float32_arrays(tmp_path):
     x, y, weights = tiny_problem()
-    path = tmp_path / jax_mlp.MODEL_FILE
+    path = tmp_path / frameworks.get("jax").model_file
     make_trainer(TrainSpec(), x, y, weights).save(str(path))
     with np.load(path, allow_pickle=False) as saved:
         assert sorted(saved.files) == ["W0", "W1", "W2", "b0", "b1", "b2"]

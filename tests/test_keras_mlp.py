@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from reference_mlp import NUMPY_ACTIVATIONS, numpy_cross_entropy
 
+from mlpcompare import frameworks
 from mlpcompare.frameworks import keras as keras_mlp
+from mlpcompare.frameworks.keras import runtime as keras_runtime
 from mlpcompare.spec import (
     BN_EPS,
     BN_MOMENTUM,
@@ -19,8 +21,9 @@ from mlpcompare.spec import (
 )
 from mlpcompare.training.loop import fit
 
-keras = keras_mlp.keras
-tf = keras_mlp.tf
+keras = keras_runtime.keras
+tf = keras_runtime.tf
+MODEL_FILE = frameworks.get("keras").model_file
 
 SPEC = ModelSpec(n_in=6, hidden=(8, 5), n_out=3)
 BN_SPEC = ModelSpec(n_in=6, hidden=(8, 5), n_out=3, batch_norm=True)
@@ -265,9 +268,9 @@ def test_save_and_load_round_trip(tmp_path):
     x, y = _data(spec=spec)
     trainer = _trainer(TrainSpec(weight_decay=0.01), spec=spec, data=(x, y))
     trainer.step(x, y, 1e-2)
-    path = str(tmp_path / keras_mlp.MODEL_FILE)
+    path = str(tmp_path / MODEL_FILE)
     trainer.save(path)
-    assert sorted(os.listdir(tmp_path)) == [keras_mlp.MODEL_FILE]  # temp file renamed away
+    assert sorted(os.listdir(tmp_path)) == [MODEL_FILE]  # temp file renamed away
     predictor = keras_mlp.load_model(path, spec, "cpu")
     expected = trainer.predict_logits(x)
     np.testing.assert_array_equal(predictor.predict_logits(x), expected)
@@ -356,7 +359,7 @@ def test_batch_norm_state_survives_save_and_load(tmp_path):
     x, y = _data(spec=BN_SPEC)
     trainer = _trainer(TrainSpec(), spec=BN_SPEC, weights=_varied_bn_weights(), data=(x, y))
     trainer.step(x, y, 1e-2)
-    path = str(tmp_path / keras_mlp.MODEL_FILE)
+    path = str(tmp_path / MODEL_FILE)
     trainer.save(path)
     predictor = keras_mlp.load_model(path, BN_SPEC, "cpu")
     loaded = keras_mlp.get_params(predictor.model)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import threadpoolctl
 
+from mlpcompare import frameworks
 from mlpcompare.frameworks.numpy import (
-    MODEL_FILE,
     Trainer,
     configure_threads,
     environment,
@@ -32,6 +32,7 @@ from mlpcompare.spec import (
 )
 from mlpcompare.training.loop import fit
 
+MODEL_FILE = frameworks.get("numpy").model_file
 TINY = {"n_in": 5, "hidden": (4, 3), "n_out": 3}
 
 

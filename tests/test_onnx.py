@@ -7,7 +7,7 @@ import pytest
 import threadpoolctl
 
 from mlpcompare import frameworks
-from mlpcompare.aggregating import aggregate
+from mlpcompare.aggregating import serving
 from mlpcompare.frameworks.numpy.model import MLP as NumpyMLP
 from mlpcompare.serving import onnx_graph, onnx_serving
 from mlpcompare.spec import ACTIVATIONS, ModelSpec, TrainSpec, init_weights
@@ -141,7 +141,7 @@ def test_a_session_uses_the_jobs_threads(tmp_path):
 
 
 def fake_run(framework, seed, rows, check=None):
-    """A loaded run as :func:`mlpcompare.aggregating.aggregate.load_runs` gives it: only what serving.csv
+    """A loaded run as :func:`mlpcompare.aggregating.runs.load_runs` gives it: only what serving.csv
     reads (rows: (api, batch_size, p50_ms))."""
     inference = [
         {"api": api, "batch_size": b, "p50_ms": p50, "p90_ms": p50, "samples_per_s": b / p50}
@@ -163,7 +163,7 @@ def test_serving_table_has_every_api_with_the_onnx_check_on_its_rows():
         fake_run("fw", seed, rows, {"classes_differing": 0, "max_abs_proba_diff": diff})
         for seed, diff in enumerate([1e-7, 3e-7])
     ]
-    table = aggregate.serving_table(runs).set_index("api")
+    table = serving.serving_table(runs).set_index("api")
     assert list(table.index) == ["eager", "onnxruntime"]
     assert table.loc["eager", "p50_ms_batch1"] == 2.0
     assert table.loc["onnxruntime", "samples_per_s_best"] == 64

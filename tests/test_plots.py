@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_results import arch_inputs
 
 from mlpcompare import io
 from mlpcompare.layout import Layout
-from mlpcompare.presenting import figures, perf_plots, plots
+from mlpcompare.presenting import figures, perf_plots, plot_style, plots
 from mlpcompare.presenting.figures import ArchData
 
 CLASSES = ["0", "1", "2"]
@@ -85,19 +86,19 @@ def is_png(path) -> bool:
 
 
 def test_seed_band_summarises_the_seeds_that_reached_each_epoch():
-    epochs, mean, low, high = plots.seed_band([history(3), history(2, 1.0)], "train_loss")
+    epochs, mean, low, high = plot_style.seed_band([history(3), history(2, 1.0)], "train_loss")
     assert list(epochs) == [1, 2, 3]
     np.testing.assert_allclose(mean, [1.5, 1.0, 1 / 3])
     np.testing.assert_allclose(low, [1.0, 0.5, 1 / 3])
     np.testing.assert_allclose(high, [2.0, 1.5, 1 / 3])
-    assert plots.seed_band([], "train_loss") is None
+    assert plot_style.seed_band([], "train_loss") is None
 
 
 def test_frameworks_keep_their_order_and_diverged_seeds_are_named():
-    groups = plots.by_framework(MIXED)
+    groups = plot_style.by_framework(MIXED)
     assert list(groups) == ["numpy", "keras"]
-    assert plots.framework_label("numpy", groups["numpy"]) == "numpy"
-    assert plots.framework_label("keras", groups["keras"]) == "keras (diverged: 1 of 2 seeds)"
+    assert plot_style.framework_label("numpy", groups["numpy"]) == "numpy"
+    assert plot_style.framework_label("keras", groups["keras"]) == "keras (diverged: 1 of 2 seeds)"
 
 
 def test_confusion_counts_read_rows_as_true_by_predicted():
@@ -141,7 +142,7 @@ def test_arch_data_reads_each_runs_files_and_its_ceiling_at_its_batch_size(tmp_p
     runs[1]["train"]["training"] = {"batch_size": 64}
     results = write_arch_tree(tmp_path, runs, {8: 5e4, 64: 9e4})
     records = [{k: r[k] for k in ("dataset", "arch", "framework", "seed")} for r in runs]
-    data = figures.read_arch_data(records, results)
+    data = figures.read_arch_data(records, arch_inputs(results, records))
     assert [r["framework"] for r in data.runs] == ["numpy", "keras"]
     assert data.runs[0]["history"][0]["epoch"] == "1"
     assert data.ceilings == {"numpy": 5e4, "keras": 9e4}
@@ -158,10 +159,18 @@ def test_quality_chart_draws_intervals_single_seeds_and_diverged(tmp_path):
 
 def test_a_ceiling_not_measured_is_none(tmp_path):
     results = write_arch_tree(tmp_path, [run("numpy", 0)], {256: 5e4})
-    data = figures.read_arch_data(
-        [{"dataset": "d", "arch": "a", "framework": "numpy", "seed": 0}], results
-    )
+    records = [{"dataset": "d", "arch": "a", "framework": "numpy", "seed": 0}]
+    data = figures.read_arch_data(records, arch_inputs(results, records))
     assert data.ceilings == {"numpy": None}
+
+
+def test_a_cuda_run_has_no_ceiling_from_the_cpu_roofline(tmp_path):
+    runs = [run("torch", 0)]
+    runs[0]["train"]["device"] = "cuda"
+    results = write_arch_tree(tmp_path, runs, {8: 5e4})
+    records = [{k: r[k] for k in ("dataset", "arch", "framework", "seed")} for r in runs]
+    data = figures.read_arch_data(records, arch_inputs(results, records))
+    assert data.ceilings == {"torch": None}
 
 
 def test_every_registered_figure_has_a_drawing_function_and_a_caption():

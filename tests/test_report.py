@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, edited, planned_jobs, snakemake
-from fake_results import ASSETS, config, render, write_results
+from fake_results import ASSETS, config, every_file, render, write_results
 from test_report_browser import assert_renders_cleanly, chromium, inspect  # noqa: F401
 
 from mlpcompare import frameworks
@@ -291,7 +291,9 @@ def test_every_framework_has_its_registry_colour_in_the_page(fake):
 def test_write_report_writes_the_page(fake, tmp_path):
     output = tmp_path / "out" / "report.html"
     report.write_report(
-        root=str(fake["results"]), assets=str(ASSETS), config=fake["config"],
+        inputs={"summary": str(fake["results"] / "summary.csv"),
+                "files": every_file(fake["results"])},
+        assets=str(ASSETS), config=fake["config"],
         runs=fake["keys"], output=str(output),
     )  # fmt: skip
     assert output.read_text().startswith("<!DOCTYPE html>")
@@ -304,7 +306,8 @@ def test_stylesheet_cannot_close_the_style_element(fake, tmp_path):
     (assets / "style.css").write_text("b {} </style><script>")
     with pytest.raises(ValueError, match="</style"):
         report.load_context(
-            report.Results(fake["results"]), report.Assets(assets), config=fake["config"],
+            report.Results(fake["results"], every_file(fake["results"])), report.Assets(assets),
+            config=fake["config"],
             runs=fake["keys"],
         )  # fmt: skip
 
@@ -373,3 +376,10 @@ def test_credentials_in_a_mirror_url_never_reach_the_page(fake):
     html = render(fake["results"], cfg, fake["keys"])
     assert "s3cret-pass" not in html and "t0ken-value" not in html
     assert "data.example" in html  # the mirror itself is still named
+
+
+def test_the_report_reads_only_what_its_rule_declares(fake):
+    results = report.Results(fake["results"], [str(fake["results"] / "summary.csv")])
+    assert results.rows(results.layout.top("summary.csv"))
+    with pytest.raises(ValueError, match="not an input of the rule"):
+        results.rows(results.layout.top("throughput.csv"))

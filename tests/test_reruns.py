@@ -12,7 +12,7 @@ from conftest import copy_workflow, edited, planned_jobs, snakemake
 from mlpcompare import frameworks
 
 pytestmark = pytest.mark.slow
-FRAMEWORK_RULES = ("train", "evaluate", "idiomatic")
+FRAMEWORK_RULES = ("train", "evaluate", "train_idiomatic")
 
 
 def framework_jobs(planned: dict[str, int], framework: str) -> dict[str, int]:

@@ -129,3 +129,12 @@ def test_arithmetic_intensity_counts_each_products_flops_over_its_bytes():
     small, big_batch = (roofline.arithmetic_intensity([784, 256, 10], b) for b in (32, 4096))
     wide = roofline.arithmetic_intensity([784, 4096, 10], 32)
     assert small < big_batch and small < wide
+
+
+def test_the_roofline_jobs_ceiling_is_for_cpu_runs_only():
+    measured = {"entries": [{"dataset": "d", "arch": "a", "batch_size": 8,
+                             "ceiling_samples_per_s": 5e4}]}  # fmt: skip
+    assert roofline.job_ceiling(measured, "d", "a", 8) == 5e4
+    assert roofline.job_ceiling(measured, "d", "a", 8.0, "cpu") == 5e4
+    assert roofline.job_ceiling(measured, "d", "a", 16) is None  # not measured
+    assert roofline.job_ceiling(measured, "d", "a", 8, "cuda") is None  # it timed the CPU

@@ -11,7 +11,8 @@ import yaml
 from conftest import ROOT, copy_workflow, planned_jobs, snakemake
 
 from mlpcompare import config as cfg
-from mlpcompare.studies import STUDY_RESULTS, StudyLayout, build, from_config, label
+from mlpcompare.layout import STUDY_RESULTS, StudyLayout
+from mlpcompare.studies import build, config_problems, from_config, label
 from mlpcompare.studies import report as study_report
 from mlpcompare.studies import tables as study_tables
 
@@ -102,14 +103,14 @@ def test_labels_are_readable_and_safe_in_a_path():
     ],
 )  # fmt: skip
 def test_a_mistake_in_a_study_is_one_line_naming_the_key(spec, expected):
-    found = cfg.problems(study_config(spec), SCHEMA)
+    found = config_problems(study_config(spec), SCHEMA)
     assert any(line.startswith(expected) for line in found), found
 
 
 def test_the_presets_are_valid_studies_that_skip_the_main_comparison():
     for preset in sorted((ROOT / "presets").glob("*.yaml")):
         config = {**main_config(), **yaml.safe_load(preset.read_text())}
-        assert cfg.problems(config, SCHEMA) == [], preset.name
+        assert config_problems(config, SCHEMA) == [], preset.name
         if "studies" in config and config["studies"]:
             assert config["comparison"] is False, preset.name
             assert all(len(s.variants) >= 2 for s in from_config(config).values())
@@ -203,7 +204,7 @@ def test_a_study_beside_a_finished_comparison_plans_only_its_own_jobs(tiny_run):
     planned = planned_jobs(tiny_run, "study.yaml")  # a second config file after tiny.yaml
     n_frameworks = len(yaml.safe_load((ROOT / "config.yaml").read_text())["frameworks"])
     assert planned == {
-        "study_init": 2, "study_summary": 1, "study_report": 1, "all": 1,
+        "study_init": 2, "study_tables": 1, "study_report": 1, "all": 1,
         **{f"study_run_{fw}": 2 for fw in ("numpy", "torch", "keras", "jax")},
     }, planned  # fmt: skip
     assert n_frameworks == 4
@@ -237,7 +238,7 @@ def test_a_study_file_names_the_rule_that_rebuilds_it():
 
     assert producer("results/studies/s/v/torch/seed0/train.json") == "study_run_torch"
     assert producer("results/studies/s/v/init/seed0.npz") == "study_init"
-    assert producer("results/studies/s/effects.csv") == "study_summary"
+    assert producer("results/studies/s/effects.csv") == "study_tables"
     assert producer("results/studies/s/plots/test_accuracy.png") == "study_report"
 
 

@@ -15,8 +15,12 @@ from reference_mlp import (
 )
 from torch import nn
 
+from mlpcompare import frameworks
 from mlpcompare.frameworks import torch as torch_mlp
+from mlpcompare.frameworks.torch import dropout as torch_dropout
 from mlpcompare.spec import BN_EPS, BN_MOMENTUM, ModelSpec, TrainSpec, init_weights
+
+MODEL_FILE = frameworks.get("torch").model_file
 
 cuda_only = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -68,18 +72,18 @@ def test_small_dropout_masks_are_torchs_own_draws_tested_against_the_threshold()
 
 
 def test_large_dropout_masks_drop_p_repeat_with_the_seed_and_ignore_the_thread_count():
-    x = torch.ones(1024, torch_mlp.PARALLEL_UNITS // 1024)  # drawn in chunks on threads
+    x = torch.ones(1024, torch_dropout.PARALLEL_UNITS // 1024)  # drawn in chunks on threads
     threads = torch.get_num_threads()
     masks = []
     try:
         for n in (1, 2):
             torch.set_num_threads(n)
-            torch_mlp._mask_pool.cache_clear()
+            torch_dropout._mask_pool.cache_clear()
             dropout = torch_mlp.Dropout(0.2, layer=1).train()
             masks += [dropout_output(dropout, x, 3), dropout(x)]
     finally:
         torch.set_num_threads(threads)
-        torch_mlp._mask_pool.cache_clear()
+        torch_dropout._mask_pool.cache_clear()
     first, second, first_again, _ = masks
     assert set(first.unique().tolist()) == {0.0, 1.25}
     assert abs((first == 0).float().mean().item() - 0.2) < 0.002
@@ -184,7 +188,7 @@ def test_saved_state_dict_holds_batch_norm_parameters_and_running_stats(tmp_path
     x, y, weights = tiny_problem(spec=BN_SPEC)
     trainer = make_trainer(TrainSpec(optimizer="adamw"), x, y, weights, spec=BN_SPEC)
     trainer.step(x, y, lr=0.01)
-    path = tmp_path / torch_mlp.MODEL_FILE
+    path = tmp_path / MODEL_FILE
     trainer.save(str(path))
     state = torch.load(path, weights_only=True)
     trained = trainer.get_weights()
@@ -213,7 +217,7 @@ def test_batch_norm_buffers_follow_the_model_to_cuda_and_back(tmp_path):
         trainer.train_epoch(order, lr=0.01)
         results[device] = trainer.get_weights()
     assert_params_close(results["cuda"], results["cpu"], atol=1e-5)
-    path = str(tmp_path / torch_mlp.MODEL_FILE)
+    path = str(tmp_path / MODEL_FILE)
     trainer.save(path)
     on_cpu = torch_mlp.load_model(path, BN_SPEC, "cpu").predict_logits(x)
     np.testing.assert_allclose(on_cpu, trainer.predict_logits(x), rtol=0, atol=1e-5)
@@ -234,7 +238,7 @@ class _Payload:
 
 
 def test_load_refuses_arbitrary_pickled_objects(tmp_path):
-    path = tmp_path / torch_mlp.MODEL_FILE
+    path = tmp_path / MODEL_FILE
     torch.save({"output.weight": _Payload()}, path)
     with pytest.raises(pickle.UnpicklingError):
         torch_mlp.load_model(str(path), SPEC, "cpu")

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from mlpcompare.spec import TrainSpec, batch_order
+from mlpcompare.spec import ModelSpec, TrainSpec, batch_order
 from mlpcompare.training import loop as training
 
 
@@ -96,6 +96,21 @@ def test_a_finite_loss_far_above_the_limit_counts_as_diverged():
     )
     assert result.diverged and result.diverged_epoch == 2
     assert trainer.weights["W0"][0] == 1
+
+
+def test_one_divergence_rule_for_tuned_and_idiomatic_runs():
+    limit = training.divergence_limit(10)
+    assert limit == pytest.approx(100 * math.log(10))  # a hundred times chance
+    assert not training.diverged(2.3, 2.2, limit)
+    assert training.diverged(limit * 1.01, 2.2, limit)
+    assert training.diverged(2.3, float("nan"), limit)
+    assert training.diverged(-math.inf, 1.0, limit)
+
+
+def test_a_split_info_gives_the_network_its_input_and_output_widths():
+    arch = {"hidden": [8, 4], "activation": "tanh", "dropout": 0.1}
+    model = ModelSpec.from_info(arch, {"n_features": 64, "n_classes": 10})
+    assert model == ModelSpec(64, (8, 4), 10, "tanh", 0.1)
 
 
 def test_time_to_target_is_set_when_validation_accuracy_first_reaches_it():

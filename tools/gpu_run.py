@@ -35,13 +35,15 @@ import subprocess
 import sys
 import tarfile
 import time
+from operator import itemgetter
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import yaml
 
-from mlpcompare import data, frameworks, io, spec
+from mlpcompare import config as cfg
+from mlpcompare import data, frameworks, io, layout, spec, studies
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("gpu_run")
@@ -52,15 +54,12 @@ PARITY_TOL = 1e-5  # tests/test_parity.py's bound on the max abs difference (flo
 
 
 def load_config() -> dict:
-    """config.yaml (the embedded default) and presets/scaling.yaml's study, as plain YAML: the
-    schema check needs jsonschema, which the GPU machine lacks, and these files pass it."""
+    """config.yaml (the embedded default) with presets/scaling.yaml's study, as the rules see
+    them for MNIST: the training recipe with MNIST's time-to-accuracy target."""
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     preset = yaml.safe_load((ROOT / "presets/scaling.yaml").read_text())
-    config["scaling"] = preset["studies"]["scaling"]
-    # MNIST's target, as config.resolve_target gives it to the rules (config.py needs jsonschema).
-    target = config["training"]["target_val_accuracy"]
-    if isinstance(target, dict):
-        config["training"]["target_val_accuracy"] = target["mnist"]
+    config["studies"] = {"scaling": preset["studies"]["scaling"]}
+    config["training"] = cfg.resolve_target(config["training"], "mnist")
     return config
 
 
@@ -69,34 +68,24 @@ def reference_arch(config: dict) -> tuple[str, dict]:
 
 
 def scaling_variants(config: dict, epochs: int) -> list[dict]:
-    """The scaling study's variants, corner first: arch and training as the study sets them
-    (the reference's activation and dropout, ``depth`` hidden layers of ``width``)."""
-    study = config["scaling"]
-    base = dict(study["base"])
-    depth = base.pop("depth")
-    _, arch = reference_arch(config)
-    axes = study["axes"]
-    grid = [(b, w) for b in axes["batch_size"] for w in axes["width"]]
-    grid.sort(key=lambda point: (point not in CORNER, point))
-    return [
+    """The scaling study's variants as :func:`mlpcompare.studies.build` makes them for the
+    ``study_run`` rules (``depth`` hidden layers of ``width``), ``epochs`` long, corner first."""
+    study = studies.build("scaling", config["studies"]["scaling"], config)
+    variants = [
         {
-            "name": f"batch_size-{b}_width-{w}",
-            "batch_size": b,
-            "width": w,
-            "arch": {**arch, "hidden": [w] * depth},
-            "training": {**config["training"], **base, "epochs": epochs, "batch_size": b},
+            "name": variant.name,
+            "batch_size": variant.training["batch_size"],
+            "width": variant.arch["hidden"][0],
+            "arch": variant.arch,
+            "training": {**variant.training, "epochs": epochs},
         }
-        for b, w in grid
+        for variant in study.variants
     ]
+    point = itemgetter("batch_size", "width")
+    return sorted(variants, key=lambda v: (point(v) not in CORNER, point(v)))
 
 
 # --- jobs: each runs in a process of its own and imports one framework -----------------------
-
-
-def model_spec(info: dict, arch: dict) -> spec.ModelSpec:
-    """``arch`` for the split's inputs and classes (``info``: its info.json), as the ``init``
-    rule builds it."""
-    return spec.ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
 
 
 def job_parity(fw: str, work: Path, device: str, config: dict) -> dict:
@@ -110,7 +99,7 @@ def job_parity(fw: str, work: Path, device: str, config: dict) -> dict:
     split = io.read_npz(work / "split.npz", ["x_train", "y_train"])
     rng = np.random.default_rng(0)
     info = io.read_json(work / "info.json")
-    reference = model_spec(info, reference_arch(config)[1] | {"dropout": 0.0})
+    reference = spec.ModelSpec.from_info(reference_arch(config)[1] | {"dropout": 0.0}, info)
     problems = {
         "small 20-16-12-5": (
             spec.ModelSpec(20, (16, 12), 5),
@@ -175,15 +164,13 @@ def job_reference(fw: str, work: Path, device: str, config: dict, epochs: int | 
             arch=arch, training=training, seed=seed, device=device, threads=threads,
             in_run_ceiling=True,
             outputs=SimpleNamespace(model=str(folder / frameworks.get(fw).model_file),
-                                    history=folder / "history.csv", train=folder / "train.json"),
+                                    **{k: folder / v for k, v in layout.TRAIN_FILES.items()}),
         )  # fmt: skip
-    names = {"metrics": "metrics.json", "predictions": "predictions.npz",
-             "confusion": "confusion.csv", "inference": "inference.csv", "info": "bench.json",
-             "onnx": "model.onnx"}  # fmt: skip
+    names = {**layout.EVALUATION_FILES, **layout.EXPORT_FILES}  # what the evaluate rule writes
     evaluation.evaluate_runs(
         framework=fw, seeds=seeds,
         model_paths=[str(f / frameworks.get(fw).model_file) for f in folders],
-        train_paths=[f / "train.json" for f in folders],
+        train_paths=[f / layout.TRAIN_FILES["train"] for f in folders],
         split_path=work / "split.npz", info_path=work / "info.json", arch=arch, device=device,
         threads=threads, settings=config["bench"],
         outputs=SimpleNamespace(**{k: [str(f / v) for f in folders] for k, v in names.items()}),
@@ -202,13 +189,12 @@ def job_scaling(fw: str, work: Path, device: str, config: dict, epochs: int, dea
         folder = work / fw / "scaling" / variant["name"]
         folder.mkdir(parents=True, exist_ok=True)
         init = folder / "init.npz"
-        io.write_npz(spec.init_weights(model_spec(info, variant["arch"]), 0), init)
+        io.write_npz(spec.init_weights(spec.ModelSpec.from_info(variant["arch"], info), 0), init)
         study_runs.run_variant(
             framework=fw, seeds=[0], split_path=work / "split.npz", init_paths=[init],
             arch=variant["arch"], training=variant["training"], device=device,
             threads=config["threads"], in_run_ceiling=True,
-            outputs=SimpleNamespace(history=[folder / "history.csv"], train=[folder / "train.json"],
-                                    metrics=[folder / "metrics.json"]),
+            outputs=SimpleNamespace(**{k: [folder / v] for k, v in layout.STUDY_RUN_FILES.items()}),
         )  # fmt: skip
         init.unlink()  # 13 MB at width 4096; the seed makes it again
 
@@ -224,7 +210,7 @@ def prepare(raw: Path, work: Path, config: dict) -> None:
     )  # fmt: skip
     io.write_npz(arrays, work / "split.npz")
     io.write_json(info, work / "info.json")
-    reference = model_spec(info, reference_arch(config)[1])
+    reference = spec.ModelSpec.from_info(reference_arch(config)[1], info)
     for seed in config["seeds"]:
         io.write_npz(spec.init_weights(reference, seed), work / f"init-reference-{seed}.npz")
 

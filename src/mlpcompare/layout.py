@@ -5,6 +5,8 @@ strings such as ``"{dataset}"``), and every piece of Python that reads results b
 paths from the same functions (called with values). A run travels as a record keyed by its
 wildcards (``dataset``, ``arch``, ``framework``, ``seed``), never as a position in parallel
 lists, so a path cannot drift between the rule that declares a file and the code that reads it.
+The studies' paths (:class:`StudyLayout`) and the sets of file names a rule writes (a run
+folder's :data:`TRAIN_FILES`, :data:`EVALUATION_FILES`, ...) live here too, and nowhere else.
 
 The paths are the public contract of ``../shared/DESIGN.md``; ``tests/test_layout.py`` pins them.
 """
@@ -109,16 +111,19 @@ class Layout:
 
 
 RESULTS = Layout()
-# What a run folder holds, by the rule that writes it (the model file: train, see producer()).
-TRAIN_FILES = ("history.csv", "train.json")
-EVALUATION_FILES = (
-    "metrics.json", "predictions.npz", "confusion.csv", "inference.csv", "inference.json",
-    "model.onnx",
-)  # fmt: skip
+# What a run folder holds, by the rule that writes it and by that rule's output name (the model
+# file: train, registry ``model_file``; see producer()). The idiomatic runs write the same
+# training and evaluation files (no ONNX export).
+TRAIN_FILES = {"history": "history.csv", "train": "train.json"}
+EVALUATION_FILES = {
+    "metrics": "metrics.json", "predictions": "predictions.npz", "confusion": "confusion.csv",
+    "inference": "inference.csv", "info": "inference.json",
+}  # fmt: skip
+EXPORT_FILES = {"onnx": "model.onnx"}
 TOP_FILES = {"summary.csv": "summary", "serving.csv": "serving",
              "throughput.csv": "throughput", "loc.csv": "loc",
-             "devexp.csv": "devexp", "idiomatic.csv": "tuned_vs_idiomatic",
-             "report.html": "report"}  # fmt: skip
+             "devexp.csv": "devexp", "idiomatic.csv": "idiomatic",
+             "run.json": "provenance", "report.html": "report"}  # fmt: skip
 
 
 def producer(path: str | os.PathLike, root: str = RESULTS.root) -> str | None:
@@ -149,16 +154,17 @@ def producer(path: str | os.PathLike, root: str = RESULTS.root) -> str | None:
     if framework not in frameworks.REGISTRY:
         return None
     if name == "idiomatic.json" or (len(parts) == 6 and parts[3] == "idiomatic"):
-        return f"idiomatic_{framework}"
-    if name in TRAIN_FILES or name == frameworks.get(framework).model_file:
+        return f"train_idiomatic_{framework}"
+    if name in TRAIN_FILES.values() or name == frameworks.get(framework).model_file:
         return f"train_{framework}"
-    return f"evaluate_{framework}" if name in EVALUATION_FILES else None
+    evaluation = (*EVALUATION_FILES.values(), *EXPORT_FILES.values())
+    return f"evaluate_{framework}" if name in evaluation else None
 
 
 def _study_producer(parts: tuple[str, ...]) -> str | None:
-    """The rule that writes a study's file: ``{study}/...`` (see mlpcompare.studies)."""
+    """The rule that writes a study's file: ``{study}/...`` (see :class:`StudyLayout`)."""
     if len(parts) == 2:
-        return "study_report" if parts[1] == "report.html" else "study_summary"
+        return "study_report" if parts[1] == "report.html" else "study_tables"
     if len(parts) == 3:
         return "study_report" if parts[1] == "plots" else None
     if len(parts) == 4 and parts[2] == "init":
@@ -171,3 +177,40 @@ def _study_producer(parts: tuple[str, ...]) -> str | None:
 def run_pattern(framework: str, seed="{seed}") -> dict:
     """A run record whose dataset and arch (and by default seed) are wildcards, for rules."""
     return {**WILDCARDS, "framework": framework, "seed": seed}
+
+
+@dataclass(frozen=True)
+class StudyLayout:
+    """Paths of every study's artifacts under one results folder: ``studies/{study}/``, then a
+    folder per variant shaped like the main comparison's (``init/``, ``{framework}/seed{seed}/``),
+    and the study's tables, figures and report. The main comparison's paths never change."""
+
+    root: str = "results"
+
+    def _path(self, *parts) -> str:
+        return os.path.join(self.root, "studies", *(str(part) for part in parts))
+
+    def init(self, study: str, variant: str, seed) -> str:
+        return self._path(study, variant, "init", f"seed{seed}.npz")
+
+    def run_file(self, study: str, variant: str, framework: str, seed, name: str) -> str:
+        """File ``name`` (:data:`STUDY_RUN_FILES`) of one seed of ``framework`` in a variant."""
+        return self._path(study, variant, framework, f"seed{seed}", name)
+
+    def table(self, study: str, name: str) -> str:
+        """One of :data:`STUDY_TABLES`: runs (one row per run), summary (per variant x
+        framework), effects (per axis level)."""
+        return self._path(study, f"{name}.csv")
+
+    def figure(self, study: str, name: str) -> str:
+        return self._path(study, "plots", f"{name}.png")
+
+    def report(self, study: str) -> str:
+        return self._path(study, "report.html")
+
+
+STUDY_RESULTS = StudyLayout()
+# What a study run folder holds (rule study_run_{framework}), by output name.
+STUDY_RUN_FILES = {"history": "history.csv", "train": "train.json", "metrics": "metrics.json"}
+# The tables of one study (rule study_tables).
+STUDY_TABLES = ("runs", "summary", "effects")

@@ -86,6 +86,12 @@ class ModelSpec:
             batch_norm=bool(arch.get("batch_norm", False)),
         )
 
+    @classmethod
+    def from_info(cls, arch: dict, info: dict) -> ModelSpec:
+        """The network of ``arch`` for a split (``info``: its split.json): one input per
+        feature, one output per class."""
+        return cls.from_config(arch, info["n_features"], info["n_classes"])
+
 
 @dataclass(frozen=True)
 class TrainSpec:

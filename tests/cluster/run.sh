@@ -2,7 +2,9 @@
 # `make test-cluster`: the digits workflow through a real single-node SLURM (slurm-up.sh), with
 # `--profile profiles/slurm` and the torch and jax jobs GPU-tagged (gpu_jobs). Checks that
 #   - every output of the workflow exists and Snakemake has nothing left to do;
-#   - every non-local job ran as a COMPLETED SLURM job;
+#   - a training job SLURM kills while it runs (scancel) is reported with its log and submitted
+#     again, and the run completes;
+#   - every other non-local job ran as a COMPLETED SLURM job;
 #   - the GPU-tagged jobs got a GPU: CUDA_VISIBLE_DEVICES set inside the job step, a GPU in
 #     `scontrol show job` (TresPerJob/TresPerNode) and the gpu partition; all others none;
 #   - training and evaluation give the same numbers as a local run of the same config.
@@ -33,8 +35,8 @@ gpu_jobs: [torch, jax]
 training: {epochs: 5}
 bench: {batch_sizes: [32], full_test_set: false, warmup_calls: 5, min_repeats: 5,
         min_seconds: 0.05, rounds: 1}'
-GPU_RULE='^(train|evaluate|idiomatic)_(torch|jax)$' # the rules gpu_jobs: [torch, jax] tags
-FRAMEWORK_RULE='^(train|evaluate|idiomatic)_'       # threads: 1 -> --cpus-per-task=1
+GPU_RULE='^(train|train_idiomatic|evaluate)_(torch|jax)$' # the rules gpu_jobs: [torch, jax] tags
+FRAMEWORK_RULE='^(train|train_idiomatic|evaluate)_'       # threads: 1 -> --cpus-per-task=1
 
 copy_repo() { # DEST: the working tree as git sees it (tracked and untracked, not ignored)
   rm -rf "$1" && mkdir -p "$1"
@@ -70,16 +72,34 @@ in_background() { # LOG CMD...: CMD with its output to LOG; its exit status
 bash "$HERE/slurm-up.sh"
 say "cluster up"
 
-# 2. the workflow through SLURM, in a scratch copy
+# 2. the workflow through SLURM, in a scratch copy. SLURM kills the first training job it runs
+#    (scancel, as an operator, a preemption or a time limit would: the plugin treats CANCELLED
+#    and TIMEOUT alike): Snakemake reports it with the job's SLURM log, the profile's
+#    restart-times submits it again, and the run completes.
 copy_repo "$WORK/slurm"
 cd "$WORK/slurm"
-in_background snakemake.log timeout -k 10 "$TIMEOUT" "$SNAKEMAKE" --profile profiles/slurm \
-  --workflow-profile none --configfile cluster-test.yaml || {
-  rc=$?
+timeout -k 10 "$TIMEOUT" "$SNAKEMAKE" --profile profiles/slurm --workflow-profile none \
+  --configfile cluster-test.yaml >snakemake.log 2>&1 &
+child=$!
+killed=
+while [[ -z $killed ]] && kill -0 "$child" 2>/dev/null; do
+  killed="$(squeue -h -t RUNNING -o '%i|%k' | grep -m1 '|rule_train_' | cut -d'|' -f1 || true)"
+  [[ -n $killed ]] || sleep 0.5
+done
+if [[ -n $killed ]]; then scancel "$killed" && say "scancel $killed (a training job, running)"; fi
+rc=0
+wait "$child" || rc=$?
+child=
+((rc == 0)) || {
   tail -n 60 snakemake.log
   fail "snakemake through SLURM exited $rc (log: $PWD/snakemake.log)"
 }
-say "workflow done through SLURM"
+[[ -n $killed ]] || fail "no training job was seen running, so none was killed"
+grep -q "SLURM-job '$killed' failed, SLURM status is: 'CANCELLED'" snakemake.log \
+  || fail "the killed job $killed is not reported in snakemake.log"
+grep -Eq "slurm_logs/.*/$killed\.log" snakemake.log \
+  || fail "the report of the killed job $killed does not name its SLURM log"
+say "workflow done through SLURM, the killed job $killed reported with its log and rerun"
 
 # 3. every output exists, is not empty and is up to date
 again() { # the workflow as the SLURM run saw it, asked again locally
@@ -113,6 +133,10 @@ while IFS='|' read -r id comment state; do
   env_line="$(grep -rh "task-env: SLURM_JOB_ID=$id SLURM_STEP_ID=0 " .snakemake/slurm_logs || true)"
   gpus="$(sed -n 's/.*CUDA_VISIBLE_DEVICES=//p' <<<"$env_line")"
   echo "job $id $rule $state $partition $cpus ${tres:-no-gpu-tres} CUDA_VISIBLE_DEVICES=${gpus:-?}"
+  if [[ $id == "$killed" ]]; then # step 2's: its rerun is another job, checked as the others
+    [[ $state == CANCELLED ]] || fail "job $id ($rule), killed, is $state"
+    continue
+  fi
   [[ $state == COMPLETED ]] || fail "job $id ($rule) is $state"
   [[ ! $rule =~ $FRAMEWORK_RULE || $cpus == CPUs/Task=1 ]] || fail "job $id ($rule): $cpus"
   [[ -n $env_line ]] || fail "job $id ($rule): no task-env line in its SLURM log"

@@ -2,9 +2,11 @@
 significance.csv (McNemar), performance.csv (medians and IQR), inference.csv and per_class.csv
 (precision, recall and F1 of each class).
 
-As in :mod:`mlpcompare.aggregating.aggregate` (which loads the runs and holds the shared pieces), the table
-functions are pure (loaded runs in, a DataFrame out, NaN where a figure is undefined), diverged
-seeds are left out of every figure but counted in ``n_seeds``, and frameworks keep run order.
+As in the tables over every run (:mod:`mlpcompare.aggregating.summary` and beside it; the runs
+loaded by :mod:`mlpcompare.aggregating.runs`, the shared pieces in
+:mod:`mlpcompare.aggregating.frames`), the table functions are pure (loaded runs in, a DataFrame
+out, NaN where a figure is undefined), diverged seeds are left out of every figure but counted
+in ``n_seeds``, and frameworks keep run order.
 """
 
 from __future__ import annotations
@@ -18,16 +20,9 @@ import pandas as pd
 
 from mlpcompare import io
 from mlpcompare.aggregating import stats
-from mlpcompare.aggregating.aggregate import (
-    cleaned,
-    grouped,
-    inference_frame,
-    inference_medians,
-    load_runs,
-    run_frame,
-    spread,
-)
-from mlpcompare.layout import ARCH_TABLES, Layout
+from mlpcompare.aggregating.frames import cleaned, grouped, inference_medians, spread
+from mlpcompare.aggregating.runs import inference_frame, load_runs, run_frame
+from mlpcompare.layout import ARCH_TABLES
 
 QUALITY_COLUMNS = [
     "framework", "n_seeds", "n_ok",
@@ -178,15 +173,15 @@ def _mcnemar(pa: dict, pb: dict, key: dict) -> dict:
     }
 
 
-def write_tables(runs: list[Mapping], layout: Layout, outputs) -> None:
+def write_tables(runs: list[Mapping], inputs: Mapping, outputs) -> None:
     """The tables of one dataset x arch (:data:`~mlpcompare.layout.ARCH_TABLES`) from its runs'
-    files; ``outputs`` has a path attribute per table name (Snakemake's named output)."""
-    loaded = load_runs(runs, layout)
+    files: ``inputs`` lists a path per run of ``runs`` for each of ``metrics``, ``train``,
+    ``inference``, ``inference_info`` and ``predictions`` (Snakemake's named input);
+    ``outputs`` has a path attribute per table name (Snakemake's named output)."""
+    loaded = load_runs(runs, inputs)
     predictions = {
-        (run["framework"], run["seed"]): io.read_npz(
-            layout.run_file(run, "predictions.npz"), ["y_true", "y_pred"]
-        )
-        for run in runs
+        (run["framework"], run["seed"]): io.read_npz(path, ["y_true", "y_pred"])
+        for run, path in zip(runs, inputs["predictions"], strict=True)
     }
     made = {
         "quality": (quality_table(loaded), QUALITY_COLUMNS),

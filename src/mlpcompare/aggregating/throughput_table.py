@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from mlpcompare import io
-from mlpcompare.aggregating.aggregate import THROUGHPUT_COLUMNS
+from mlpcompare.aggregating.throughput import THROUGHPUT_COLUMNS
 
 HEADERS = ("dataset", "arch", "framework", "variant", "samples/s", "IQR", "roofline", "vs tuned")
 TEXT_COLUMNS = 4  # the first four are text (left-aligned), the rest numbers (right-aligned)

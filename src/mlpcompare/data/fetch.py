@@ -2,7 +2,7 @@
 
 Every file has a deadline (not only each socket read), transient failures are retried with
 backoff, a size cap keeps a wrong URL from filling the disk, a mirror URL keeps its query string,
-and no credential in a URL reaches a log line or a message (:func:`redact`). Everything is
+and no credential in a URL reaches a log line or a message (:mod:`.urls`). Everything is
 written through :func:`mlpcompare.io.atomic_path`, so nothing half-written remains.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import http.client
 import logging
-import re
 import shutil
 import time
 import urllib.error
@@ -24,6 +23,7 @@ from pathlib import Path
 import pooch
 
 from mlpcompare.data import IDX_FILES, REMOTE, DataError
+from mlpcompare.data.urls import join_url, redact, scrub
 from mlpcompare.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -62,70 +62,6 @@ class _SourceFailed(DataError):
     def __init__(self, message: str, transient: bool = False):
         super().__init__(message)
         self.transient = transient
-
-
-def redact(location: str) -> str:
-    """``location`` without the credentials a URL can carry, for logs and messages.
-
-    The user info becomes ``***`` (``https://***@host/``) and so does every query and fragment
-    value (``?token=***``). Anything that is not a URL with a host (a local path) comes back
-    unchanged.
-    """
-    try:
-        parts = urllib.parse.urlsplit(location)
-    except ValueError:  # e.g. an unbalanced "[" in the host: show nothing of it
-        return "***"
-    if not (parts.scheme and parts.netloc):
-        return location
-    host = parts.netloc.rpartition("@")[2]
-    netloc = f"***@{host}" if "@" in parts.netloc else host
-    return urllib.parse.urlunsplit(
-        (
-            parts.scheme,
-            netloc,
-            parts.path,
-            _redact_params(parts.query),
-            _redact_params(parts.fragment),
-        )
-    )
-
-
-def _redact_params(text: str) -> str:
-    """``a=1&b`` -> ``a=***&***``: keys stay readable, values (tokens, signatures) do not."""
-    items = []
-    for item in text.split("&"):
-        key, sep, _ = item.partition("=")
-        items.append(f"{key}=***" if sep else ("***" if item else ""))
-    return "&".join(items)
-
-
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
-
-
-def _scrub(text: str, url: str) -> str:
-    """An exception's text with every URL in it redacted and ``url``'s secrets masked (some
-    errors quote a URL's path and query without its scheme)."""
-    text = _URL_IN_TEXT.sub(lambda match: redact(match.group()), text)
-    parts = urllib.parse.urlsplit(url)
-    secrets = [parts.username, parts.password]
-    for params in (parts.query, parts.fragment):
-        secrets += [item.partition("=")[2] or item for item in params.split("&")]
-    # Longest first, so a secret containing another is masked whole; very short values (a page
-    # number, a flag) are no secret and masking them would garble the message.
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, "***").replace(urllib.parse.unquote(secret), "***")
-    return text
-
-
-def _join_url(base: str, *names: str) -> str:
-    """``base`` with ``names`` appended to its path; its query and fragment are kept whole.
-
-    A presigned or token-carrying base (``https://host/bucket?token=abc``) thus yields
-    ``https://host/bucket/mnist/file.gz?token=abc``, with or without a trailing slash.
-    """
-    parts = urllib.parse.urlsplit(base)
-    path = "/".join([parts.path.rstrip("/"), *(urllib.parse.quote(n) for n in names)])
-    return urllib.parse.urlunsplit(parts._replace(path=path))
 
 
 def file_hash(path: str | Path, algorithm: str) -> str:
@@ -171,7 +107,7 @@ def _network_failure(url: str, exc: Exception) -> _SourceFailed:
         reason = str(cause) or type(cause).__name__
         # Refused, reset, dropped mid-body or too slow to answer: often gone a moment later.
         transient = isinstance(cause, ConnectionError | TimeoutError | http.client.IncompleteRead)
-    return _SourceFailed(f"could not download {redact(url)}: {_scrub(reason, url)}", transient)
+    return _SourceFailed(f"could not download {redact(url)}: {scrub(reason, url)}", transient)
 
 
 def _transfer(url: str, tmp: Path, give_up_at: float, limits: DownloadLimits) -> None:
@@ -260,11 +196,11 @@ def _fetch_one(
 
 def _sources(dataset: str, name: str, mirror: str | None) -> list[str]:
     """Where to look for file ``name`` of ``dataset``, in order: the mirror, the official URLs."""
-    official = [_join_url(url, name) for url in REMOTE[dataset].urls]
+    official = [join_url(url, name) for url in REMOTE[dataset].urls]
     if not mirror:
         return official
     if _is_url(mirror):
-        return [_join_url(mirror, dataset, name), *official]
+        return [join_url(mirror, dataset, name), *official]
     return [str(Path(mirror, dataset, name)), *official]
 
 

@@ -3,8 +3,10 @@
 The entries are data, in ``frameworks.yaml`` beside this module; this module gives them their
 type. Rules, aggregation, plots, the report, the environment record and the tests read it;
 nothing else lists frameworks (``tests/test_registry.py`` checks that, and the schema's enums
-against it). Adding a framework is an entry there plus its own modules, environment and tests
-(README, "Extending"). This module imports no framework: the rules and the report import it.
+against it). Adding a framework is its folder ``frameworks/<name>/``, an entry there, its
+environment, its requirements lines and its tests (docs/extending.md, which
+``tests/test_registry.py`` holds to what it checks). This module imports no framework: the
+rules, the report and every framework's own modules import it.
 """
 
 from __future__ import annotations
@@ -20,25 +22,35 @@ from mlpcompare.training import import_clock
 
 @dataclass(frozen=True)
 class Framework:
-    """What the workflow needs to know about one framework.
+    """What the workflow needs to know about one framework; every entry has every field but
+    ``import_environment``.
 
-    ``trainer``: module with the training surface (``Trainer``, ``load_model``,
-    ``configure_threads``, ``resolve_device``, ``environment``); ``idiomatic``: module with the
-    convenient path (``train_epochs``, ``API``); ``model_file``: the trained model's file name
-    in a run folder; ``env``: its conda environment under ``envs/``; ``gpu``: whether it can
-    train on a GPU; ``sources``: its model and training code (files or folders, relative to the
-    repository), counted as its code size; ``api``: how the tuned trainer trains, in a few
-    words; ``colour``: its colour in every figure; ``packages``: distributions whose versions
-    are recorded with the results (their installed size is measured too, :mod:`mlpcompare.measuring.devexp`;
-    what each framework automates is read from the code there, not kept here).
-    For the memory estimate of a training job (:mod:`mlpcompare.training.limits`): ``runtime_mib``, the
-    runtime's own memory before data or model (the peak RSS of a digits run, where data and
+    ``label``: its name in tables and figures; ``trainer``: module with the training surface
+    (``Trainer``, ``load_model``, ``configure_threads``, ``resolve_device``, ``environment``,
+    ``step_products``); ``idiomatic``: module with the convenient path (``fit``, ``API``,
+    ``INFERENCE_API``, ``LOSS_INCLUDES_PENALTY``: :mod:`mlpcompare.training.idiomatic`);
+    ``model_file``: the trained model's file name in a run folder (the trainers write to the path
+    they are given; nothing else names the file); ``env``: its conda environment under
+    ``envs/``; ``gpu``: whether it can train on a GPU; ``sources``: its model and training code
+    (files or folders, relative to the repository; not the idiomatic module), counted as its code
+    size; ``api``: how the tuned trainer trains, in a few words; ``colour``: its colour in every
+    figure; ``packages``: distributions whose versions are recorded with the results (their
+    installed size is measured too, :mod:`mlpcompare.measuring.devexp`).
+    For the memory estimate of a training job (:mod:`mlpcompare.training.limits`): ``runtime_mib``,
+    the runtime's own memory before data or model (the peak RSS of a digits run, where data and
     model take under 2 MiB, rounded up to also cover the MNIST runs' measured peaks);
-    ``device_copy``, whether it copies the training set into its own arrays; ``chunked_eval``,
-    whether its validation pass runs in chunks of rows. ``import_environment``: environment
-    variables the framework reads once, when it is first imported; the trainer module sets them
-    (unless set already) before importing it, and so does the import clock of a training job
-    (:mod:`mlpcompare.training.import_clock`), so that the framework is only ever started one way.
+    ``device_copy``, whether it copies the training set into its own arrays; ``eval_chunk``, the
+    rows of one forward pass when its trainer and predictor run inference (bounding activation
+    memory on big sets; null: the whole set in one pass), read by the trainer modules too.
+    For the development-experience table (:mod:`mlpcompare.measuring.devexp`, whose ``ASPECTS``
+    name the aspects): ``provides``, aspect -> the API names (shell patterns: ``torch.optim.*``;
+    ``.name`` for a method called on an object) that show the framework doing it for the user;
+    ``by_hand``, aspect -> those that show the user doing it with the framework's primitives
+    (``.to``: moving tensors). What any code shows (``def backward``) is kept there.
+    ``import_environment``: environment variables the framework reads once, when it is first
+    imported; the trainer package sets them (unless set already) before importing it, and so does
+    the import clock of a training job (:mod:`mlpcompare.training.import_clock`), so that the
+    framework is only ever started one way.
     """
 
     name: str
@@ -54,8 +66,15 @@ class Framework:
     packages: tuple[str, ...]
     runtime_mib: int
     device_copy: bool
-    chunked_eval: bool
+    eval_chunk: int | None
+    provides: dict[str, tuple[str, ...]] = field(compare=False)
+    by_hand: dict[str, tuple[str, ...]] = field(compare=False)
     import_environment: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def chunked_eval(self) -> bool:
+        """Whether its validation pass runs in chunks of rows (:mod:`mlpcompare.training.limits`)."""
+        return self.eval_chunk is not None
 
     def set_import_environment(self) -> None:
         """Set :attr:`import_environment` where the environment does not say otherwise."""
@@ -73,16 +92,17 @@ class Framework:
 def _load(path: Path) -> dict[str, Framework]:
     """The entries of ``frameworks.yaml``, in its order (the order of every table and figure)."""
     entries = yaml.safe_load(path.read_text())
-    return {
-        name: Framework(
-            name=name,
-            **{
-                key: tuple(value) if key in ("sources", "packages") else value
-                for key, value in entry.items()
-            },
-        )
-        for name, entry in entries.items()
-    }
+    return {name: Framework(name=name, **_fields(entry)) for name, entry in entries.items()}
+
+
+def _fields(entry: dict) -> dict:
+    """An entry's values as :class:`Framework` holds them: lists as tuples."""
+    fields = dict(entry)
+    for key in ("sources", "packages"):
+        fields[key] = tuple(entry[key])
+    for key in ("provides", "by_hand"):
+        fields[key] = {aspect: tuple(names) for aspect, names in entry[key].items()}
+    return fields
 
 
 REGISTRY: dict[str, Framework] = _load(Path(__file__).with_name("frameworks.yaml"))

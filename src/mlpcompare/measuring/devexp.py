@@ -5,12 +5,13 @@ Per framework and variant (``tuned``: the registry's ``sources``; ``idiomatic``:
 ``idiomatic`` module plus the definitions it borrows from those sources, such as the model class):
 
 * code lines, as :mod:`mlpcompare.measuring.codesize` counts them (comments, docstrings, blanks out);
-* the distinct framework API names used: attribute chains rooted at a name imported from one of
-  the framework's packages (``torch.nn.functional.cross_entropy``, ``jax.numpy.dot``), aliases
-  resolved; for NumPy, NumPy is the framework;
+* the distinct framework API names used (:mod:`mlpcompare.measuring.code_uses`); for NumPy,
+  NumPy is the framework;
 * for each :data:`ASPECTS` entry, whether the framework provides it or the user writes it by hand,
   decided by what the code calls or defines (``loss.backward()`` -> provided, ``def backward``
-  -> by hand), with the names that decided it as evidence.
+  -> by hand), with the names that decided it as evidence. Which API names show it is a fact of
+  each framework, kept in its registry entry (``provides``, ``by_hand``); what any code shows
+  (``def backward``) is kept here.
 
 Nothing here imports a framework: the code is read with :mod:`ast`. The install size is read by
 :func:`first_use` in the framework's own environment, one job per framework; import times (each
@@ -30,14 +31,17 @@ from pathlib import Path
 
 from mlpcompare import frameworks, io
 from mlpcompare.measuring import codesize
+from mlpcompare.measuring.code_uses import Uses, analyse, framework_modules, module_path
 
 VARIANTS = ("tuned", "idiomatic")
 
 
 @dataclass(frozen=True)
 class Aspect:
-    """One thing a training program needs. ``rules``: (verdict, patterns) in order; the first
-    rule one of whose patterns matches a use of the code decides; ``otherwise`` when none does.
+    """One thing a training program needs. ``rules``: (verdict, patterns) in order, each verdict
+    once; the first rule one of whose patterns matches a use of the code decides; ``otherwise``
+    when none does. A framework's registry entry adds its API names to the rule of its verdict
+    (:func:`rules`).
 
     A use is a framework API name (``torch.save``), a method called on an object (``.backward``)
     or a function the code defines (``def backward``); patterns are shell-style (``torch.optim.*``).
@@ -49,53 +53,19 @@ class Aspect:
 
 
 PROVIDED, BY_HAND, ABSENT, CPU_ONLY = "provided", "by hand", "not in this code", "CPU only"
-# `.fit` does the whole loop (gradients, optimizer steps, batches); frameworks' autodiff entry
-# points (autograd, GradientTape, function transformations) provide the backward pass.
 ASPECTS = {
     "backward_pass": Aspect(
-        "backward pass",
-        (
-            (PROVIDED, (".backward", ".gradient", "jax.grad", "jax.value_and_grad", ".fit")),
-            (BY_HAND, ("def backward",)),
-        ),
-        BY_HAND,
+        "backward pass", ((PROVIDED, ()), (BY_HAND, ("def backward",))), BY_HAND
     ),
-    "optimizer": Aspect(
-        "optimizer",
-        (
-            (
-                PROVIDED,
-                ("torch.optim.*", "keras.optimizers.*", "optax.adam", "optax.sgd", "optax.chain"),
-            ),
-        ),
-        BY_HAND,
-    ),
+    "optimizer": Aspect("optimizer", ((PROVIDED, ()), (BY_HAND, ())), BY_HAND),
     "batching_shuffling": Aspect(
-        "batching and shuffling",
-        ((PROVIDED, ("torch.utils.data.DataLoader", ".fit", "tensorflow.data.*")),),
-        BY_HAND,
+        "batching and shuffling", ((PROVIDED, ()), (BY_HAND, ())), BY_HAND
     ),
     # Moving arrays by hand comes first: a device scope with explicit moves is still by hand.
-    "device_placement": Aspect(
-        "device placement",
-        (
-            (BY_HAND, (".to", ".cuda", "jax.device_put")),
-            (PROVIDED, ("keras.device", "jax.default_device", "tensorflow.device")),
-        ),
-        PROVIDED,
-    ),
-    "checkpointing": Aspect(
-        "checkpointing",
-        (
-            (PROVIDED, ("torch.save", ".save", ".save_weights", "keras.saving.*")),
-            (BY_HAND, ("def save", "numpy.save*")),
-        ),
-        ABSENT,
-    ),
+    "device_placement": Aspect("device placement", ((BY_HAND, ()), (PROVIDED, ())), PROVIDED),
+    "checkpointing": Aspect("checkpointing", ((PROVIDED, ()), (BY_HAND, ("def save",))), ABSENT),
     "evaluation_loop": Aspect(
-        "evaluation loop",
-        ((PROVIDED, (".evaluate",)), (BY_HAND, ("def evaluate",))),
-        ABSENT,
+        "evaluation loop", ((PROVIDED, ()), (BY_HAND, ("def evaluate",))), ABSENT
     ),
 }
 CODE_COLUMNS = [
@@ -108,7 +78,7 @@ DEVEXP_COLUMNS = [
 ]  # fmt: skip
 
 
-# --- reading the code -------------------------------------------------------------------------
+# --- the code part of devexp.csv ----------------------------------------------------------
 
 
 def import_names(packages: Iterable[str]) -> set[str]:
@@ -117,188 +87,35 @@ def import_names(packages: Iterable[str]) -> set[str]:
     return {name.replace("-", "_") for name in packages}
 
 
-@dataclass
-class Uses:
-    """What some code uses: ``api`` (framework API names), ``methods`` (``.name`` called on an
-    object that is not an imported module), ``defs`` (``def name``), ``modules`` (framework
-    modules it imports) and its ``lines`` of code."""
-
-    api: set[str]
-    methods: set[str]
-    defs: set[str]
-    modules: list[str]
-    lines: int
-
-    def all(self) -> set[str]:
-        """Every use; a method the code defines itself (``def backward``) is its own, not the
-        framework's, when called."""
-        called = {m for m in self.methods if f"def {m[1:]}" not in self.defs}
-        return self.api | called | self.defs
+def rules(name: str, fw: frameworks.Framework) -> list[tuple[str, tuple[str, ...]]]:
+    """The rules of aspect ``name`` for framework ``fw``: its registry entry's API names
+    (``provides``, ``by_hand``) with those of any code, in the aspect's order."""
+    apis = {PROVIDED: fw.provides.get(name, ()), BY_HAND: fw.by_hand.get(name, ())}
+    return [(verdict, apis[verdict] + patterns) for verdict, patterns in ASPECTS[name].rules]
 
 
-def _imports(tree: ast.Module) -> dict[str, str]:
-    """Every name an import statement binds in ``tree``, as the dotted name it stands for."""
-    bound = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                # `import a.b` binds `a`; `import a.b as c` binds `c` to `a.b`
-                local = alias.asname or alias.name.split(".")[0]
-                bound[local] = alias.name if alias.asname else local
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return bound
-
-
-def _framework_modules(tree: ast.Module, roots: set[str]) -> list[str]:
-    """The framework modules ``tree`` imports (``torch.utils.data``, ``keras``), first-seen order."""
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.append(node.module)
-    return list(dict.fromkeys(m for m in found if m.split(".")[0] in roots))
-
-
-def _chain(node: ast.AST) -> list[str] | None:
-    """``a.b.c`` as ["a", "b", "c"]; None when the chain does not start at a plain name."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return [node.id, *reversed(parts)]
-
-
-def scan(source: str, roots: set[str], names: set[str] | None = None) -> Uses:
-    """What ``source`` uses; ``roots``: the framework's top-level modules. ``names``: only these
-    top-level definitions (and what they refer to in the same module), else the whole module."""
-    tree = ast.parse(source)
-    bound = _imports(tree)
-    framework = {local: full for local, full in bound.items() if full.split(".")[0] in roots}
-    if names is None:
-        nodes, rows = [tree], codesize.code_rows(source)
-    else:
-        nodes = _definitions(tree, names)
-        spans = {
-            row
-            for node in nodes
-            for row in range(_first_line(node), node.end_lineno + 1)
-        }  # fmt: skip
-        rows = codesize.code_rows(source) & spans
-    parents = {child: parent for node in nodes for parent in ast.walk(node)
-               for child in ast.iter_child_nodes(parent)}  # fmt: skip
-    api, methods, defs = set(), set(), set()
-    for node in (n for top in nodes for n in ast.walk(top)):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            defs.add(f"def {node.name}")
-        if not isinstance(node, ast.Attribute | ast.Name):
-            continue
-        parent = parents.get(node)
-        if isinstance(parent, ast.Attribute) and parent.value is node:
-            continue  # part of a longer chain: the chain's end is what is used
-        chain = _chain(node)
-        if chain and chain[0] in framework:
-            api.add(".".join([framework[chain[0]], *chain[1:]]))
-        elif (
-            isinstance(node, ast.Attribute)
-            and isinstance(parent, ast.Call)
-            and parent.func is node
-            and not (chain and (chain[0] in bound or chain == ["self", node.attr]))
-        ):
-            methods.add(f".{node.attr}")  # a method of an object, not of a module or of self
-    modules = _framework_modules(tree, roots) if names is None else []
-    return Uses(api, methods, defs, modules, len(rows))
-
-
-def _first_line(node: ast.AST) -> int:
-    decorators = getattr(node, "decorator_list", [])
-    return min([node.lineno, *(d.lineno for d in decorators)])
-
-
-def _defined(node: ast.stmt) -> set[str]:
-    """The names a top-level statement defines (functions, classes, assigned names)."""
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return {node.name}
-    if isinstance(node, ast.Assign | ast.AnnAssign):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    return set()
-
-
-def _definitions(tree: ast.Module, names: set[str]) -> list[ast.stmt]:
-    """The top-level statements defining ``names``, and those they refer to, transitively."""
-    by_name = {name: node for node in tree.body for name in _defined(node)}
-    wanted, todo = [], [name for name in names if name in by_name]
-    while todo:
-        node = by_name[todo.pop()]
-        if node in wanted:
-            continue
-        wanted.append(node)
-        todo += [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in by_name]
-    return sorted(wanted, key=lambda node: node.lineno)
-
-
-def module_path(module: str, src: Path) -> Path:
-    """The file of module ``module`` under the source root ``src`` (a package: its __init__)."""
-    base = src / module.replace(".", "/")
-    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
-
-
-def borrowed(source: str, own: set[Path], src: Path) -> dict[Path, set[str]]:
-    """The names ``source`` imports from the files ``own`` (a framework's tuned code), by file."""
-    found: dict[Path, set[str]] = {}
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            path = module_path(node.module, src).resolve()
-            if path in own:
-                found.setdefault(path, set()).update(a.name for a in node.names)
-    return found
-
-
-def analyse(files: list[Path], roots: set[str], borrow_from: Iterable[Path] = (), *, src: Path):
-    """The :class:`Uses` of a variant: every file of ``files``, plus the definitions they import
-    from ``borrow_from`` (the framework's tuned files, for the idiomatic variant)."""
-    own = {Path(p).resolve() for p in borrow_from}
-    parts = []
-    for path in files:
-        source = Path(path).read_text()
-        parts.append(scan(source, roots))
-        for other, names in borrowed(source, own, src).items():
-            parts.append(scan(other.read_text(), roots, names))
-    return Uses(
-        api=set().union(*(p.api for p in parts)),
-        methods=set().union(*(p.methods for p in parts)),
-        defs=set().union(*(p.defs for p in parts)),
-        modules=list(dict.fromkeys(m for p in parts for m in p.modules)),
-        lines=sum(p.lines for p in parts),
-    )
-
-
-def judge(aspect: Aspect, uses: set[str]) -> tuple[str, list[str]]:
-    """The verdict on ``aspect`` for code with ``uses``, and the uses that decided it."""
-    for verdict, patterns in aspect.rules:
+def judge(name: str, fw: frameworks.Framework, uses: set[str]) -> tuple[str, list[str]]:
+    """The verdict on aspect ``name`` for code of ``fw`` with ``uses``, and the uses that
+    decided it."""
+    for verdict, patterns in rules(name, fw):
         evidence = sorted(u for u in uses if any(fnmatchcase(u, p) for p in patterns))
         if evidence:
             return verdict, evidence
-    return aspect.otherwise, []
+    return ASPECTS[name].otherwise, []
 
 
-def code_row(framework: str, variant: str, files: list[Path], uses: Uses, *, gpu: bool) -> dict:
+def code_row(fw: frameworks.Framework, variant: str, files: list[Path], uses: Uses) -> dict:
     """One row of the code part of devexp.csv (:data:`CODE_COLUMNS`)."""
     row = {
-        "framework": framework,
+        "framework": fw.name,
         "variant": variant,
         "files": len(files),
         "code_lines": uses.lines,
         "api_names": len(uses.api),
     }
-    for name, aspect in ASPECTS.items():
-        verdict, evidence = judge(aspect, uses.all())
-        if name == "device_placement" and not gpu:
+    for name in ASPECTS:
+        verdict, evidence = judge(name, fw, uses.all())
+        if name == "device_placement" and not fw.gpu:
             verdict, evidence = CPU_ONLY, []  # nothing to place: the framework has one device
         row[name] = verdict
         row[f"{name}_evidence"] = " ".join(evidence)
@@ -321,7 +138,7 @@ def code_rows(names: Iterable[str], repo: str | Path) -> list[dict]:
         roots = import_names(fw.packages)
         for variant, (files, borrow_from) in variant_files(fw, repo).items():
             uses = analyse(files, roots, borrow_from, src=repo / "src")
-            rows.append(code_row(name, variant, files, uses, gpu=fw.gpu))
+            rows.append(code_row(fw, variant, files, uses))
     return rows
 
 
@@ -329,7 +146,7 @@ def idiomatic_imports(name: str, repo: str | Path) -> list[str]:
     """The framework modules the idiomatic module of ``name`` imports: what a new user types."""
     fw = frameworks.get(name)
     path = module_path(fw.idiomatic, Path(repo) / "src")
-    return _framework_modules(ast.parse(path.read_text()), import_names(fw.packages))
+    return framework_modules(ast.parse(path.read_text()), import_names(fw.packages))
 
 
 # --- time to first result (run in the framework's environment) --------------------------------
@@ -405,20 +222,32 @@ def devexp_table(
 
 
 def write_devexp(
-    *, names: list[str], runs: list[Mapping], idiomatic: list[Mapping], repo: str, layout, output
+    *,
+    names: list[str],
+    runs: list[Mapping],
+    idiomatic: list[Mapping],
+    repo: str,
+    first_use_files: list[str],
+    train_files: list[str],
+    idiomatic_files: list[str],
+    output,
 ) -> None:
-    """results/devexp.csv: the code of frameworks ``names`` under ``repo``, their first_use.json,
-    the train.json of ``runs`` and the idiomatic.json of each record in ``idiomatic`` (read
-    through ``layout``)."""
-    trains = [{**run, "train": io.read_json(layout.run_file(run, "train.json"))} for run in runs]
-    measured = [
-        {**io.read_json(layout.idiomatic(r["dataset"], r["arch"], r["framework"])), **r}
-        for r in idiomatic
-    ]
+    """results/devexp.csv: the code of frameworks ``names`` under ``repo`` and the files the
+    devexp rule declares: one first_use.json per name, one train.json per record of ``runs``
+    and one idiomatic.json per record of ``idiomatic``, each list in its records' order."""
+    for what, files, records in (
+        ("first_use", first_use_files, names),
+        ("train", train_files, runs),
+        ("idiomatic", idiomatic_files, idiomatic),
+    ):
+        if len(files) != len(records):
+            raise ValueError(f"devexp: {len(files)} {what} files for {len(records)} records")
+    trains = [{**run, "train": io.read_json(f)} for run, f in zip(runs, train_files, strict=True)]
+    measured = [{**io.read_json(f), **r} for r, f in zip(idiomatic, idiomatic_files, strict=True)]
     pairs = list(dict.fromkeys((run["dataset"], run["arch"]) for run in runs))
     table = devexp_table(
         code_rows(names, repo),
-        {name: io.read_json(layout.first_use(name)) for name in names},
+        {name: io.read_json(f) for name, f in zip(names, first_use_files, strict=True)},
         first_epochs(trains, measured),
         pairs,
     )

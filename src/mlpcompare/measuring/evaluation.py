@@ -54,7 +54,7 @@ def evaluate_runs(
     """
     module, used_device = prepare_framework(framework, threads, device)
     info = io.read_json(info_path)
-    spec = ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
+    spec = ModelSpec.from_info(arch, info)
     test = io.read_npz(split_path, ["x_test", "y_test"])
     settings = bench.Settings.from_config(settings).shared_by(len(seeds))
     reports = []

@@ -210,6 +210,18 @@ def find(roofline: dict, dataset: str, arch: str, batch_size: int) -> dict | Non
     return None
 
 
+def job_ceiling(
+    roofline: dict, dataset: str, arch: str, batch_size: int, device: str = "cpu"
+) -> float | None:
+    """The roofline job's ceiling (samples/s) for a run of ``dataset``, ``arch`` and
+    ``batch_size`` on ``device`` (``roofline``: roofline.json); None where none was measured,
+    and for a CUDA run: the job times the CPU, which says nothing about a GPU."""
+    if device == "cuda":
+        return None
+    entry = find(roofline, dataset, arch, int(batch_size))
+    return entry["ceiling_samples_per_s"] if entry else None
+
+
 def machine_roofline(
     *,
     infos: dict[str, dict],
@@ -226,7 +238,7 @@ def machine_roofline(
     entries = []
     for dataset, info in infos.items():
         for arch_name, arch in archs.items():
-            spec = ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
+            spec = ModelSpec.from_info(arch, info)
             for batch_size in sorted(set(batch_sizes)):
                 log.info("%s %s batch %d: timing %s", dataset, arch_name, batch_size, spec)
                 item = entry(spec, batch_size, settings, threads)

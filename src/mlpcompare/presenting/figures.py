@@ -9,11 +9,10 @@ Snakemake start does) does not load matplotlib.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mlpcompare import io
-from mlpcompare.layout import Layout
 from mlpcompare.measuring import roofline
 
 
@@ -34,9 +33,9 @@ class Figure:
 
 # Per dataset (rule `eda`): ``data`` is the split's arrays and split.json.
 EDA_FIGURES = {
-    "samples": Figure("Training samples", "mlpcompare.presenting.plots:sample_grid"),
-    "class_balance": Figure("Class balance", "mlpcompare.presenting.plots:class_balance"),
-    "pixel_stats": Figure("Input values", "mlpcompare.presenting.plots:pixel_stats"),
+    "samples": Figure("Training samples", "mlpcompare.presenting.eda_plots:sample_grid"),
+    "class_balance": Figure("Class balance", "mlpcompare.presenting.eda_plots:class_balance"),
+    "pixel_stats": Figure("Input values", "mlpcompare.presenting.eda_plots:pixel_stats"),
 }
 # Per dataset x architecture (rule `plots`): ``data`` is a :class:`mlpcompare.presenting.plots.ArchData`.
 FIGURES = {
@@ -81,46 +80,55 @@ class ArchData:
 
 
 def read_arch_data(
-    runs: list[dict], results: Layout, idiomatic_seeds: Iterable[int] = ()
+    runs: list[dict], inputs: Mapping, idiomatic_seeds: Iterable[int] = ()
 ) -> ArchData:
-    """Read the files of one dataset x architecture (``runs``: its run records) under
-    ``results``; and the training records and histories of the idiomatic runs of
-    ``idiomatic_seeds`` (none: the variant is off)."""
+    """Read the files of one dataset x architecture (``runs``: its run records) from the paths
+    the ``plots`` rule declares (``inputs``): per run of ``runs`` its ``train``, ``history``,
+    ``confusion`` and ``metrics``; the architecture's ``performance``, ``inference`` and
+    ``quality`` tables, ``throughput`` and ``roofline``; and per idiomatic run (the runs of
+    ``idiomatic_seeds``, none when the variant is off) its ``idiomatic_train`` and
+    ``idiomatic_history``."""
     loaded = [
         {
             **run,
-            "train": io.read_json(results.run_file(run, "train.json")),
-            "history": io.read_csv(results.run_file(run, "history.csv")),
-            "confusion": io.read_csv(results.run_file(run, "confusion.csv")),
-            "metrics": io.read_json(results.run_file(run, "metrics.json")),
+            "train": io.read_json(train),
+            "history": io.read_csv(history),
+            "confusion": io.read_csv(confusion),
+            "metrics": io.read_json(metrics),
         }
-        for run in runs
-    ]
+        for run, train, history, confusion, metrics in zip(
+            runs, inputs["train"], inputs["history"], inputs["confusion"], inputs["metrics"],
+            strict=True,
+        )
+    ]  # fmt: skip
     dataset, arch = runs[0]["dataset"], runs[0]["arch"]
-    machine = io.read_json(results.machine("roofline.json"))
+    machine = io.read_json(inputs["roofline"])
     ceilings = {}
     for run in loaded:  # a framework's batch size may differ (framework_overrides)
-        entry = roofline.find(machine, dataset, arch, run["train"]["training"]["batch_size"])
-        ceilings.setdefault(run["framework"], entry["ceiling_samples_per_s"] if entry else None)
+        train = run["train"]
+        ceilings.setdefault(
+            run["framework"],
+            roofline.job_ceiling(
+                machine, dataset, arch, train["training"]["batch_size"], train.get("device", "cpu")
+            ),
+        )
+    idiomatic_runs = [run for run in runs if run["seed"] in idiomatic_seeds]
     return ArchData(
         runs=loaded,
-        performance=io.read_csv(results.table(dataset, arch, "performance")),
-        inference=io.read_csv(results.table(dataset, arch, "inference")),
+        performance=io.read_csv(inputs["performance"]),
+        inference=io.read_csv(inputs["inference"]),
         ceilings=ceilings,
         idiomatic={
             row["framework"]: row
-            for row in io.read_csv(results.top("throughput.csv"))
+            for row in io.read_csv(inputs["throughput"])
             if (row["dataset"], row["arch"], row["variant"]) == (dataset, arch, "idiomatic")
         },
-        quality=io.read_csv(results.table(dataset, arch, "quality")),
+        quality=io.read_csv(inputs["quality"]),
         idiomatic_runs=[
-            {
-                **run,
-                "train": io.read_json(results.idiomatic_run_file(run, "train.json")),
-                "history": io.read_csv(results.idiomatic_run_file(run, "history.csv")),
-            }
-            for run in runs
-            if run["seed"] in idiomatic_seeds
+            {**run, "train": io.read_json(train), "history": io.read_csv(history)}
+            for run, train, history in zip(
+                idiomatic_runs, inputs["idiomatic_train"], inputs["idiomatic_history"], strict=True
+            )
         ],
     )
 

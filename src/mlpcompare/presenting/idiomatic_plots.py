@@ -1,10 +1,10 @@
 """Learning curves of the idiomatic runs beside the tuned ones, one column per framework.
 
 The tuned run is a solid line, the idiomatic run of the same framework a dashed one in the same
-colour: each the mean over seeds with a min-max band (:func:`mlpcompare.presenting.plots.seed_band`). The
-top row is validation accuracy (what early stopping watches by default), the bottom row training
-loss; a circle marks each variant's median kept epoch. Diverged seeds are left out, as in every
-figure over seeds.
+colour: each the mean over seeds with a min-max band
+(:func:`mlpcompare.presenting.plot_style.seed_band`). The top row is validation accuracy (what
+early stopping watches by default), the bottom row training loss; a circle marks each variant's
+median kept epoch. Diverged seeds are left out, as in every figure over seeds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 
 from mlpcompare import io
 from mlpcompare.layout import Layout
-from mlpcompare.presenting.plots import by_framework, colour, ok, save, seed_band
+from mlpcompare.presenting.plot_style import by_framework, colour, ok, save, seed_band
 
 # How each variant is drawn: line style, band opacity.
 STYLES = {"tuned": ("-", 0.18), "idiomatic": ("--", 0.08)}

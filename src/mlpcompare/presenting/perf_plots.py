@@ -1,6 +1,7 @@
 """Figures of speed: training time and throughput against the roofline, inference latency.
 
-Like :mod:`mlpcompare.presenting.plots`, whose style and helpers they share, these only draw. ``data`` is
+Like :mod:`mlpcompare.presenting.plots`, with the style and helpers of
+:mod:`mlpcompare.presenting.plot_style`, these only draw. ``data`` is
 a :class:`mlpcompare.presenting.figures.ArchData`.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mlpcompare.presenting.plots import API_STYLES, _no_data, _plain_ticks, colour, save
+from mlpcompare.presenting.plot_style import API_STYLES, colour, no_data, plain_ticks, save
 
 
 def _value(row: dict, column: str) -> float:
@@ -128,12 +129,12 @@ def inference_latency(data, path: str) -> None:
         ax_rate.plot(batch, [float(r["samples_per_s"]) for r in points], **kw)
     if not lines:
         for ax in (ax_lat, ax_rate):
-            _no_data(ax, "no measurements: every run diverged")
+            no_data(ax, "no measurements: every run diverged")
     else:
         for ax in (ax_lat, ax_rate):
             ax.set(xscale="log", yscale="log", xlabel="batch size (log)")
-            _plain_ticks(ax.xaxis, minor=False)
-            _plain_ticks(ax.yaxis, minor=False)
+            plain_ticks(ax.xaxis, minor=False)
+            plain_ticks(ax.yaxis, minor=False)
         fig.legend(loc="outside lower center", ncols=min(4, len(lines)), fontsize=8)
     ax_lat.set(ylabel="ms per call (log)", title="Latency: p50, whisker to p90")
     ax_rate.set(ylabel="samples/s at p50 (log)", title="Inference throughput")

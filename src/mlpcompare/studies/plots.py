@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from mlpcompare import frameworks, io
-from mlpcompare.presenting.plots import _no_data, _plain_ticks, colour, plt, save
-from mlpcompare.studies import MEASURES, STUDY_FIGURES, StudyLayout
+from mlpcompare.presenting.plot_style import colour, no_data, plain_ticks, plt, save
+from mlpcompare.studies import MEASURES, STUDY_FIGURES
+from mlpcompare.studies.tables import run_keys
 
 FIGURES = STUDY_FIGURES
 
@@ -39,7 +40,7 @@ def measure_figure(summary: pd.DataFrame, study: dict, measure: str, path: str) 
         rows = summary if panel is None else summary[summary[rest[0]["name"]].astype(str) == panel]
         if not np.isfinite(rows[f"{measure}_mean"].to_numpy(float)).any():
             # e.g. no run reached the time-to-accuracy target: say so instead of empty axes
-            _no_data(ax, "no run reached the target" if "target" in measure else "no data")
+            no_data(ax, "no run reached the target" if "target" in measure else "no data")
         for fw, group in rows.groupby("framework", sort=False):
             by_level = group.set_index(group[axis["name"]].astype(str))
             at = [lvl for lvl in axis["labels"] if lvl in by_level.index]
@@ -52,7 +53,7 @@ def measure_figure(summary: pd.DataFrame, study: dict, measure: str, path: str) 
                 ax.fill_between(xs, low, high, color=colour(fw), alpha=0.18, linewidth=0)
         if log_scale:
             ax.set_xscale("log")
-            _plain_ticks(ax.xaxis, minor=False)
+            plain_ticks(ax.xaxis, minor=False)
         if measure == "samples_per_s":  # frameworks differ by orders of magnitude at small sizes
             ax.set_yscale("log")
         ax.set_xticks(x, axis["labels"], rotation=30 if not axis["numeric"] else 0)
@@ -63,9 +64,14 @@ def measure_figure(summary: pd.DataFrame, study: dict, measure: str, path: str) 
     save(fig, path)
 
 
-def learning_curves(study: dict, seeds, layout: StudyLayout, path: str) -> None:
+def learning_curves(study: dict, seeds, histories: list, path: str) -> None:
     """Validation accuracy per epoch, mean over seeds: a panel per framework, a line per
-    variant (darker = later level)."""
+    variant (darker = later level). ``histories``: every run's history.csv, in
+    :func:`~mlpcompare.studies.tables.run_keys` order."""
+    history = {
+        (variant["name"], fw, seed): file
+        for (variant, fw, seed), file in zip(run_keys(study, seeds), histories, strict=True)
+    }
     names = list(dict.fromkeys(fw for v in study["variants"] for fw in v["frameworks"]))
     fig, axes = plt.subplots(
         1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False, sharey=True
@@ -76,9 +82,8 @@ def learning_curves(study: dict, seeds, layout: StudyLayout, path: str) -> None:
             if fw not in variant["frameworks"]:
                 continue
             curves = [
-                [float(row["val_accuracy"]) * 100 for row in io.read_csv(
-                    layout.run_file(study["name"], variant["name"], fw, seed, "history.csv")
-                )]
+                [float(row["val_accuracy"]) * 100
+                 for row in io.read_csv(history[variant["name"], fw, seed])]
                 for seed in seeds
             ]  # fmt: skip
             longest = max(len(c) for c in curves)
@@ -116,7 +121,7 @@ def intensity_figure(summary: pd.DataFrame, path: str) -> None:
         ax.set_xscale("log")
         # 10, 20, 50, 100: a study spans a decade or two, too few powers of ten to read by
         ax.set_xticks([t for t in ticks if intensity.min() / 1.5 <= t <= intensity.max() * 1.5])
-        _plain_ticks(ax.xaxis, minor=False)
+        plain_ticks(ax.xaxis, minor=False)
         ax.set_xlabel("arithmetic intensity (FLOP/byte)")
     speed.set(yscale="log", ylabel="training samples/s")
     if share is not None:  # only with the in-run ceiling (bench.in_run_ceiling)
@@ -126,10 +131,11 @@ def intensity_figure(summary: pd.DataFrame, path: str) -> None:
     save(fig, path)
 
 
-def draw(study: dict, seeds, summary_path: str, layout: StudyLayout, outputs: dict) -> None:
-    """Every figure of :data:`FIGURES` (``outputs``: name -> path)."""
+def draw(study: dict, seeds, summary_path: str, histories: list, outputs: dict) -> None:
+    """Every figure of :data:`FIGURES` (``outputs``: name -> path) from the study's summary.csv
+    and its runs' ``histories`` (see :func:`learning_curves`)."""
     summary = pd.read_csv(summary_path, dtype={a["name"]: str for a in study["axes"]})
     for measure in MEASURES:
         measure_figure(summary, study, measure, outputs[measure])
-    learning_curves(study, seeds, layout, outputs["learning_curves"])
+    learning_curves(study, seeds, histories, outputs["learning_curves"])
     intensity_figure(summary, outputs["intensity"])

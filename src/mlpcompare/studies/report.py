@@ -14,7 +14,8 @@ import markupsafe
 import pandas as pd
 
 from mlpcompare import frameworks, io
-from mlpcompare.presenting.report import CONTENT_SECURITY_POLICY, Assets, Results, environment_for
+from mlpcompare.presenting.report import CONTENT_SECURITY_POLICY, environment_for
+from mlpcompare.presenting.report_files import Assets, png_uri
 from mlpcompare.studies import MEASURES
 from mlpcompare.studies.plots import FIGURES
 
@@ -144,7 +145,7 @@ def write_report(*, study: dict, seeds, tables: dict, figures: dict, assets: str
             {
                 "name": name,
                 "title": FIGURE_TITLES.get(name) or MEASURES[name],
-                "src": Results.png(figures[name]),
+                "src": png_uri(figures[name]),
             }  # fmt: skip
             for name in FIGURES
             if name != "intensity" or summary["arithmetic_intensity"].nunique() > 1

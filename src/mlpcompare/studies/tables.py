@@ -18,7 +18,7 @@ import pandas as pd
 from mlpcompare import io
 from mlpcompare.aggregating import stats
 from mlpcompare.measuring import roofline
-from mlpcompare.studies import MEASURES, StudyLayout
+from mlpcompare.studies import MEASURES
 from mlpcompare.studies.runs import epochs_to_target
 
 # Measures compared as differences (points or epochs) and those compared as ratios.
@@ -27,42 +27,52 @@ RATIOS = ("samples_per_s",)
 PERCENT = ("test_accuracy", "generalisation_gap", "f1_macro")
 
 
-def read_runs(study: dict, seeds, layout: StudyLayout) -> pd.DataFrame:
-    """One row per run of ``study`` (its :meth:`~mlpcompare.studies.Study.describe`)."""
+def run_keys(study: dict, seeds) -> list[tuple[dict, str, int]]:
+    """(variant, framework, seed) of every run of ``study`` (its
+    :meth:`~mlpcompare.studies.Study.describe`), in the order the rules list the runs' files:
+    variants, then their frameworks, then seeds."""
+    return [
+        (variant, fw, seed)
+        for variant in study["variants"]
+        for fw in variant["frameworks"]
+        for seed in seeds
+    ]
+
+
+def read_runs(study: dict, seeds, files: dict[str, list]) -> pd.DataFrame:
+    """One row per run of ``study``; ``files``: ``train``, ``metrics`` and ``history``, each a
+    path per run in :func:`run_keys` order (the rule's declared inputs)."""
     rows = []
     axes = [axis["name"] for axis in study["axes"]]
-    for variant in study["variants"]:
-        for fw in variant["frameworks"]:
-            for seed in seeds:
-                folder = (study["name"], variant["name"], fw, seed)
-                train = io.read_json(layout.run_file(*folder, "train.json"))
-                measured = io.read_json(layout.run_file(*folder, "metrics.json"))
-                history = io.read_csv(layout.run_file(*folder, "history.csv"))
-                rows.append(
-                    {
-                        "variant": variant["name"],
-                        **dict(zip(axes, variant["levels"], strict=True)),
-                        "framework": fw,
-                        "seed": seed,
-                        "status": measured["status"],
-                        "test_accuracy": measured["test_accuracy"],
-                        "f1_macro": measured["f1_macro"],
-                        "train_accuracy": measured["train_accuracy"],
-                        "val_accuracy": measured["val_accuracy"],
-                        "generalisation_gap": measured["generalisation_gap"],
-                        "epochs_run": train["epochs_run"],
-                        "epochs_to_target": epochs_to_target(history, variant["target"]),
-                        "time_to_target_s": _number(train["time_to_target_s"]),
-                        "samples_per_s": train["steady_samples_per_s"],
-                        "roofline_fraction": _number(train.get("roofline_fraction")),
-                        "arithmetic_intensity": roofline.arithmetic_intensity(
-                            train["layer_sizes"], train["training"]["batch_size"]
-                        ),
-                        "train_seconds": train["total_seconds"],
-                        "device": train["device"],
-                        "target": variant["target"],
-                    }
-                )
+    for i, (variant, fw, seed) in enumerate(run_keys(study, seeds)):
+        train = io.read_json(files["train"][i])
+        measured = io.read_json(files["metrics"][i])
+        history = io.read_csv(files["history"][i])
+        rows.append(
+            {
+                "variant": variant["name"],
+                **dict(zip(axes, variant["levels"], strict=True)),
+                "framework": fw,
+                "seed": seed,
+                "status": measured["status"],
+                "test_accuracy": measured["test_accuracy"],
+                "f1_macro": measured["f1_macro"],
+                "train_accuracy": measured["train_accuracy"],
+                "val_accuracy": measured["val_accuracy"],
+                "generalisation_gap": measured["generalisation_gap"],
+                "epochs_run": train["epochs_run"],
+                "epochs_to_target": epochs_to_target(history, variant["target"]),
+                "time_to_target_s": _number(train["time_to_target_s"]),
+                "samples_per_s": train["steady_samples_per_s"],
+                "roofline_fraction": _number(train.get("roofline_fraction")),
+                "arithmetic_intensity": roofline.arithmetic_intensity(
+                    train["layer_sizes"], train["training"]["batch_size"]
+                ),
+                "train_seconds": train["total_seconds"],
+                "device": train["device"],
+                "target": variant["target"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -155,9 +165,10 @@ def _paired(values: pd.Series, reference: pd.Series, measure: str) -> dict:
             "effect": stats.mean(diffs) if diffs else math.nan, "low": low, "high": high}  # fmt: skip
 
 
-def write_tables(study: dict, seeds, layout: StudyLayout, outputs: dict) -> None:
-    """runs.csv, summary.csv and effects.csv of one study (``outputs``: name -> path)."""
-    runs = read_runs(study, seeds, layout)
+def write_tables(study: dict, seeds, files: dict[str, list], outputs: dict) -> None:
+    """runs.csv, summary.csv and effects.csv of one study (``files``: see :func:`read_runs`;
+    ``outputs``: name -> path)."""
+    runs = read_runs(study, seeds, files)
     tables = {"runs": runs, "summary": summarise(runs, study), "effects": effects(runs, study)}
     for name, table in tables.items():
         with io.atomic_path(outputs[name]) as tmp:

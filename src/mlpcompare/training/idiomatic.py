@@ -33,14 +33,13 @@ that framework.
 from __future__ import annotations
 
 import logging
-import math
 from types import SimpleNamespace
 
 from mlpcompare import frameworks, io
 from mlpcompare.measuring import bench, evaluation
-from mlpcompare.training.loop import FitResult, steady_throughput
+from mlpcompare.spec import ModelSpec
+from mlpcompare.training.loop import FitResult, diverged, divergence_limit, steady_throughput
 from mlpcompare.training.runs import (
-    DIVERGENCE_FACTOR,
     HISTORY_COLUMNS,
     model_spec_for,
     prepare_framework,
@@ -104,7 +103,7 @@ def train_one(path, tuned, framework, data, weights, arch, training, seed, *, de
     result = path.fit(
         model_spec, train_spec, weights, data, seed=seed, device=device, model_path=outputs.model
     )
-    summarise(result, n_train, loss_limit=DIVERGENCE_FACTOR * math.log(model_spec.n_out))
+    summarise(result, n_train, loss_limit=divergence_limit(model_spec.n_out))
     io.write_csv(result.history, outputs.history, HISTORY_COLUMNS)
     record = run_record(
         result, framework, seed, model_spec, n_train, training, device, threads, tuned
@@ -126,18 +125,16 @@ def train_one(path, tuned, framework, data, weights, arch, training, seed, *, de
 def summarise(result: FitResult, n_train: int, loss_limit: float) -> None:
     """Fill in what the history implies: times, steady throughput and divergence.
 
-    The idiomatic loops, like the frameworks' own, do not stop on a blown-up loss; a run whose
-    training or validation loss is not finite or exceeds ``loss_limit`` in any epoch is marked
-    diverged, as :func:`mlpcompare.training.loop.fit` marks a tuned run, so its metrics are null.
+    The idiomatic loops, like the frameworks' own, do not stop on a blown-up loss; a run with an
+    epoch whose losses :func:`mlpcompare.training.loop.diverged` rejects is marked diverged, as
+    :func:`mlpcompare.training.loop.fit` marks a tuned run, so its metrics are null.
     """
     seconds = [h["epoch_seconds"] for h in result.history]
     result.total_seconds = float(sum(seconds))
     result.first_epoch_seconds = seconds[0] if seconds else 0.0
     result.steady_samples_per_s = steady_throughput(result.history, n_train)
     for h in result.history:
-        if not all(
-            math.isfinite(h[k]) and abs(h[k]) <= loss_limit for k in ("train_loss", "val_loss")
-        ):
+        if diverged(h["train_loss"], h["val_loss"], loss_limit):
             result.diverged, result.diverged_epoch = True, h["epoch"]
             log.warning("diverged at epoch %d: loss %.4g (train) / %.4g (val)",
                         h["epoch"], h["train_loss"], h["val_loss"])  # fmt: skip
@@ -147,7 +144,7 @@ def summarise(result: FitResult, n_train: int, loss_limit: float) -> None:
 def evaluate_one(path, tuned, framework, record, data, info, arch, settings, *, device, threads,
                  outputs) -> None:  # fmt: skip
     """Evaluate the saved model as a tuned run is evaluated, timing only ``path.INFERENCE_API``."""
-    model_spec = evaluation.ModelSpec.from_config(arch, info["n_features"], info["n_classes"])
+    model_spec = ModelSpec.from_info(arch, info)
     model = evaluation.load_model(tuned, outputs.model, model_spec, device)
     test = {"x_test": data["x_test"], "y_test": data["y_test"]}
     evaluation.evaluate(model, framework, record, test, info, outputs)

@@ -21,10 +21,18 @@ The estimate of a training job, in bytes (float32 = 4, int64 labels = 8), for ``
 * data: the whole split in memory (``n_samples x (4 x n_features + 8)``) and the framework's
   device copy of the training set (``n_train x (4 x n_features + 8)``; not for NumPy, which
   trains on the array it read);
+* the in-run ceiling (``bench.in_run_ceiling``): the operands and results of every matrix
+  product of a training step, held for the run (:func:`mlpcompare.measuring.roofline.
+  training_gemms`): ``4 x sum(m k + k n + m n)``, about three weight-sized arrays per layer and
+  twice the activations;
+* allocator slack: :data:`SLACK` times the terms above (freed blocks the allocators keep);
 * the framework's runtime: its registry entry's ``runtime_mib``.
 
-It is an estimate of the peak, not a measurement: allocator slack, XLA's and TensorFlow's
-workspaces and BLAS buffers come on top, and are what the runtime allowance is rounded up for.
+It is an estimate of the peak, checked against measurements: ``make memory``
+(tools/measure_memory.py) records each framework's peak resident memory training MNIST at three
+sizes in docs/memory.csv, and tests/test_limits.py requires the estimate to be at least each
+peak and at most 1.5 times it (the margins: docs/troubleshooting.md). ``runtime_mib`` is what
+the framework's imports, thread pools and workspaces take beyond the terms, fitted to them.
 """
 
 from __future__ import annotations
@@ -38,7 +46,8 @@ import psutil
 from mlpcompare import config as cfg
 from mlpcompare import data, frameworks
 from mlpcompare.frameworks import REGISTRY
-from mlpcompare.spec import OPTIMIZERS
+from mlpcompare.measuring.roofline import training_gemms
+from mlpcompare.spec import OPTIMIZERS, ModelSpec
 
 FLOAT32, INT64 = 4, 8
 MiB, GiB = 2**20, 2**30
@@ -48,6 +57,9 @@ EVAL_CHUNK = 8192
 # (`runtime_mib`, `device_copy`, `chunked_eval`: the measurements behind them are documented in
 # mlpcompare.frameworks). Without a framework, the largest runtime, with a copy, is assumed.
 WEIGHT_COPIES = 3  # the model's, the initial weights read from init.npz, the best epoch's
+# Allocator slack on the computed terms: freed blocks the allocators keep, fragmentation. With
+# it a fixed runtime per framework covers the peaks measured at all three sizes (docs/memory.csv).
+SLACK = 1.1
 
 
 def size(n_bytes: float) -> str:
@@ -69,13 +81,15 @@ class Estimate:
     activations: int
     evaluation: int
     data: int
+    ceiling: int
     runtime: int
     batch_size: int
     optimizer: str
     framework: str | None
 
     @property
-    def total(self) -> int:
+    def computed(self) -> int:
+        """The terms computed from the shapes (all but the runtime), before the slack."""
         return (
             WEIGHT_COPIES * self.weights
             + self.gradients
@@ -84,8 +98,12 @@ class Estimate:
             + self.activations
             + self.evaluation
             + self.data
-            + self.runtime
+            + self.ceiling
         )
+
+    @property
+    def total(self) -> int:
+        return int(SLACK * self.computed) + self.runtime
 
     def breakdown(self) -> str:
         """What the total is made of, largest parts first in the order a reader checks them."""
@@ -101,6 +119,8 @@ class Estimate:
             f"activations {size(self.activations)} at batch {self.batch_size}",
             f"validation pass {size(self.evaluation)}",
             f"data {size(self.data)}",
+            *([f"in-run ceiling {size(self.ceiling)}"] if self.ceiling else []),
+            f"slack {SLACK - 1:.0%}",
             f"{self.framework or 'framework'} runtime {size(self.runtime)}",
         ]
         return ", ".join(parts)
@@ -122,6 +142,7 @@ def training_bytes(
     momentum: float = 0.0,
     dropout: float = 0.0,
     batch_norm: bool = False,
+    in_run_ceiling: bool = False,
     framework: str | None = None,
     n_train: int | None = None,
     n_val: int | None = None,
@@ -130,7 +151,8 @@ def training_bytes(
 
     ``n_train`` and ``n_val`` (the split's training and validation sizes) default to
     ``n_samples``, an upper bound; ``framework`` picks the runtime allowance and whether the
-    training set is copied (None: as much as the largest, TensorFlow, with a copy).
+    training set is copied (None: as much as the largest, TensorFlow, with a copy);
+    ``in_run_ceiling`` adds the ceiling's products (config ``bench.in_run_ceiling``).
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
@@ -147,6 +169,8 @@ def training_bytes(
     rows = min(n_val, EVAL_CHUNK) if fw is None or fw.chunked_eval else n_val
     sample = FLOAT32 * n_features + INT64
     copy = n_train * sample if fw is None or fw.device_copy else 0
+    gemms = training_gemms(ModelSpec(n_features, tuple(hidden), n_classes), batch_size)
+    ceiling = sum(g.m * g.k + g.k * g.n + g.m * g.n for g in gemms) if in_run_ceiling else 0
     return Estimate(
         weights=params,
         gradients=params,
@@ -155,6 +179,7 @@ def training_bytes(
         activations=2 * FLOAT32 * batch,
         evaluation=FLOAT32 * rows * (n_features + widths + n_classes),
         data=n_samples * sample + copy,
+        ceiling=FLOAT32 * ceiling,
         runtime=runtime_mib * MiB,
         batch_size=batch_size,
         optimizer=optimizer,
@@ -207,8 +232,9 @@ def problems(config: dict, available_bytes: int, where: str = "here") -> list[st
                     training_bytes(
                         n_samples, n_features, n_classes, arch["hidden"],
                         min(training["batch_size"], sizes["train"]), training["optimizer"],
-                        momentum=training["momentum"], dropout=arch.get("dropout", 0.0),
-                        batch_norm=arch.get("batch_norm", False),
+                        momentum=training["momentum"], dropout=arch["dropout"],
+                        batch_norm=arch["batch_norm"],
+                        in_run_ceiling=config["bench"]["in_run_ceiling"],
                         framework=fw, n_train=sizes["train"], n_val=sizes["val"],
                     )
                 )  # fmt: skip

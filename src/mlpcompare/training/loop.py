@@ -24,6 +24,10 @@ from mlpcompare.spec import TrainSpec, batch_order
 CEILING_SHARE = 0.05
 CEILING_MIN_S = 0.002
 CEILING_MAX_S = 0.5
+# A loss this many times the chance level (ln n_classes, what uniform guessing scores) means the
+# run has blown up even if it is still finite: an absurd learning rate kills every ReLU and leaves
+# logits of 1e6, a loss of 1e6 that never becomes NaN.
+DIVERGENCE_FACTOR = 100.0
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +143,7 @@ def fit(
             "epoch %d/%d  lr %.3g  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.2fs",
             epoch + 1, train_spec.epochs, lr, train_loss, train_acc, val_loss, val_acc, epoch_s,
         )  # fmt: skip
-        if _blown_up(train_loss, loss_limit) or _blown_up(val_loss, loss_limit):
+        if diverged(train_loss, val_loss, loss_limit):
             result.diverged, result.diverged_epoch = True, epoch + 1
             log.warning(
                 "diverged at epoch %d: loss %.4g (train) / %.4g (val) is not finite or above %.4g",
@@ -165,8 +169,16 @@ def fit(
     return result
 
 
-def _blown_up(loss: float, limit: float) -> bool:
-    return not (math.isfinite(loss) and abs(loss) <= limit)
+def divergence_limit(n_classes: int) -> float:
+    """The loss above which a run of ``n_classes`` classes has diverged (DIVERGENCE_FACTOR
+    times chance)."""
+    return DIVERGENCE_FACTOR * math.log(n_classes)
+
+
+def diverged(train_loss: float, val_loss: float, limit: float) -> bool:
+    """The divergence rule of every run, tuned or idiomatic: an epoch's training or validation
+    loss is not finite or exceeds ``limit`` (:func:`divergence_limit`)."""
+    return not all(math.isfinite(loss) and abs(loss) <= limit for loss in (train_loss, val_loss))
 
 
 def steady_throughput(history: list[dict], n_train: int) -> float:

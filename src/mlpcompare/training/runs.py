@@ -18,14 +18,10 @@ from mlpcompare import frameworks, io, spec
 from mlpcompare.logs import UserError
 from mlpcompare.measuring.roofline import RunCeiling
 from mlpcompare.spec import ModelSpec, TrainSpec
-from mlpcompare.training.loop import fit
+from mlpcompare.training.loop import divergence_limit, fit
 
 log = logging.getLogger(__name__)
 
-# A loss this many times the chance level (ln n_classes, what uniform guessing scores) means the
-# run has blown up even if it is still finite: an absurd learning rate kills every ReLU and leaves
-# logits of 1e6, a loss of 1e6 that never becomes NaN.
-DIVERGENCE_FACTOR = 100.0
 HISTORY_COLUMNS = [
     "epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_seconds",
     "ceiling_samples_per_s",
@@ -103,7 +99,7 @@ def train(*, framework, split_path, init_path, arch, training, seed, device, thr
     """Train ``framework`` on the split from the shared initial weights; write model, history, summary.
 
     ``outputs`` has ``model``, ``history`` and ``train`` paths. A diverged run (loss not finite,
-    or over DIVERGENCE_FACTOR times chance) is not an error: it is written with
+    or over :func:`~mlpcompare.training.loop.divergence_limit`) is not an error: it is written with
     ``status: diverged`` so the workflow carries on and the report can show it. ``first_use``
     (the import time the job's script took: scripts/train.py) goes into the summary as is.
     """
@@ -176,7 +172,7 @@ def fit_run(module, framework, data, weights, arch, training, seed, *, device, t
     )
     result = fit(
         trainer, n_train, data["x_val"], data["y_val"], train_spec, seed,
-        loss_limit=DIVERGENCE_FACTOR * math.log(model_spec.n_out),
+        loss_limit=divergence_limit(model_spec.n_out),
         ceiling=ceiling.measure if ceiling else None,
     )  # fmt: skip
     io.write_csv(result.history, history_path, HISTORY_COLUMNS)

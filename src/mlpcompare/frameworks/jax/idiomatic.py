@@ -21,12 +21,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from mlpcompare.frameworks.jax import (
-    canonical_from_params,
-    forward,
-    params_from_canonical,
-    weight_matrices,
-)
+from mlpcompare.frameworks.jax.canonical import canonical_from_params, params_from_canonical
+from mlpcompare.frameworks.jax.model import forward
+from mlpcompare.frameworks.jax.optim import weight_matrices
 from mlpcompare.io import write_npz
 from mlpcompare.spec import TrainSpec
 from mlpcompare.training.loop import FitResult

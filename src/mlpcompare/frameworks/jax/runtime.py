@@ -1,8 +1,4 @@
-"""Where the JAX MLP runs: CPU threads, the device, and the record of both.
-
-Apart from :mod:`mlpcompare.frameworks.jax` because it is about the process, not the model (as
-:mod:`mlpcompare.frameworks.numpy.runtime` is for the NumPy MLP).
-"""
+"""Where the JAX MLP runs: CPU threads, the device, and the record of both."""
 
 from __future__ import annotations
 

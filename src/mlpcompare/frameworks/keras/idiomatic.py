@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import time
 
-# First: keras_mlp sets the environment TensorFlow reads when it starts (backend, logging, kernels),
-# so both variants run on the same TF set-up.
-from mlpcompare.frameworks.keras import build_model, l2_penalty, set_params  # isort: skip
+# First: the package sets the environment TensorFlow reads when it starts (backend, logging,
+# kernels), so both variants run on the same TF set-up.
+from mlpcompare.frameworks.keras.model import build_model, set_params  # isort: skip
+from mlpcompare.frameworks.keras.optim import l2_penalty  # isort: skip
 
 import keras
 import numpy as np

@@ -11,10 +11,9 @@ from mlpcompare.frameworks.numpy.runtime import (
     resolve_device,
     step_products,
 )
-from mlpcompare.frameworks.numpy.trainer import MODEL_FILE, Trainer, load_model
+from mlpcompare.frameworks.numpy.trainer import Trainer, load_model
 
 __all__ = [
-    "MODEL_FILE",
     "Trainer",
     "configure_threads",
     "environment",

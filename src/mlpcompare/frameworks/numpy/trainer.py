@@ -13,8 +13,6 @@ from mlpcompare.frameworks.numpy.runtime import resolve_device
 from mlpcompare.io import read_npz, write_npz
 from mlpcompare.spec import DECOUPLED_DECAY, ModelSpec, TrainSpec, batches
 
-MODEL_FILE = "model.npz"
-
 
 class Trainer:
     """Trains an :class:`MLP` in float32 with the shared batch order; arrays in and out are NumPy.

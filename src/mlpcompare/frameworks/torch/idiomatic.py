@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from mlpcompare.frameworks.torch import MLP
+from mlpcompare.frameworks.torch.model import MLP
 from mlpcompare.io import atomic_path
 from mlpcompare.spec import (
     BN_EPS,

@@ -1,13 +1,12 @@
 # `snakemake` is the object Snakemake injects into every script: see rules/studies.smk.
 from mlpcompare import logs
-from mlpcompare.studies import STUDY_RESULTS
-from mlpcompare.studies import tables as study_tables
+from mlpcompare.studies import tables
 
 logs.to_file(snakemake.log[0])
 with logs.one_line_errors():
-    study_tables.write_tables(
+    tables.write_tables(
         snakemake.params.study,
         snakemake.params.seeds,
-        STUDY_RESULTS,
+        {name: list(snakemake.input[name]) for name in ("train", "metrics", "history")},
         dict(snakemake.output.items()),
     )

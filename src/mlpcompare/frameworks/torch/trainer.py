@@ -1,0 +1,141 @@
+"""Training, in the style of pytorch/examples ``mnist/main.py``: a :class:`Trainer` that moves the
+data to the device once and indexes it with the shared permutation, and an :func:`evaluate` in
+``model.eval()`` under ``torch.no_grad()``. Everything that must match the other frameworks
+(initial weights, batch order, loss, optimizer constants, weight decay) comes from
+:mod:`mlpcompare.spec`; nothing here chooses its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mlpcompare import frameworks
+from mlpcompare.frameworks.torch.model import MLP
+from mlpcompare.frameworks.torch.optim import build_optimizer
+from mlpcompare.frameworks.torch.runtime import resolve_device
+from mlpcompare.io import atomic_path
+from mlpcompare.spec import DECOUPLED_DECAY, ModelSpec, TrainSpec
+
+# Rows per forward pass in inference: bounds activation memory on big sets (registry: eval_chunk).
+EVAL_CHUNK = frameworks.get("torch").eval_chunk
+
+
+@torch.no_grad()
+def predict(model: MLP, x: torch.Tensor, chunk: int = EVAL_CHUNK) -> torch.Tensor:
+    """Inference-mode logits ``(n, n_out)`` for ``x`` ``(n, n_in)``, ``chunk`` rows at a time."""
+    model.eval()
+    return torch.cat([model(part) for part in x.split(chunk)])
+
+
+def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy (no penalty) and accuracy of ``model`` on ``x`` ``(n, n_in)``, ``y`` ``(n,)``."""
+    logits = predict(model, x)
+    loss = F.cross_entropy(logits, y)
+    accuracy = (logits.argmax(dim=1) == y).float().mean()
+    loss, accuracy = torch.stack([loss, accuracy]).tolist()  # one device sync for both
+    return loss, accuracy
+
+
+class Trainer:
+    """Trains :class:`MLP` on arrays held on ``device``; the surface of ``training.Trainer``.
+
+    Seeds torch's global generator once (dropout draws from it), so one trainer runs at a time:
+    a second ``Trainer`` built before the first has trained would reseed the first one's stream.
+    """
+
+    def __init__(
+        self,
+        model_spec: ModelSpec,
+        train_spec: TrainSpec,
+        weights: dict[str, np.ndarray],
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        *,
+        seed: int,
+        device: str,
+    ):
+        torch.manual_seed(seed)
+        self.device = torch.device(resolve_device(device))
+        self.batch_size = train_spec.batch_size
+        # The L2 penalty's weight in the reported loss: none where the decay is decoupled.
+        decoupled = train_spec.optimizer in DECOUPLED_DECAY
+        self.penalty_weight = 0.0 if decoupled else train_spec.weight_decay
+        self.model = MLP(model_spec)
+        self.model.load_canonical(weights)
+        self.model.to(self.device)
+        self.optimizer = build_optimizer(self.model, train_spec)
+        # Copied to the device once; each batch is then an index into these tensors.
+        self.x = torch.tensor(x_train, dtype=torch.float32, device=self.device)
+        self.y = torch.tensor(y_train, dtype=torch.int64, device=self.device)
+
+    def step(self, xb: np.ndarray, yb: np.ndarray, lr: float) -> float:
+        """One update on the batch ``xb`` ``(b, n_in)``, ``yb`` ``(b,)``; its loss before the update."""
+        self.model.train()
+        self._set_lr(lr)
+        loss, _ = self._train_batch(self._inputs(xb), self._labels(yb))
+        return loss.item()
+
+    def train_epoch(self, order: np.ndarray, lr: float) -> tuple[float, float]:
+        """Batches of ``order`` at rate ``lr``; sample-weighted mean loss (with any L2 penalty) and accuracy."""
+        self.model.train()
+        self._set_lr(lr)
+        index = torch.as_tensor(order, dtype=torch.int64, device=self.device)  # once per epoch
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        for batch in index.split(self.batch_size):  # the consecutive blocks of spec.batches
+            loss, n_correct = self._train_batch(self.x[batch], self.y[batch])
+            loss_sum += loss * len(batch)
+            correct += n_correct
+        totals = torch.stack([loss_sum, correct.to(loss_sum.dtype)]).tolist()  # the epoch's sync
+        return totals[0] / len(order), totals[1] / len(order)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """Cross-entropy (no penalty) and accuracy in inference mode."""
+        return evaluate(self.model, self._inputs(x), self._labels(y))
+
+    def predict_logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits ``(n, n_out)``, float32, inference mode."""
+        return predict(self.model, self._inputs(x)).cpu().numpy()
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return self.model.canonical_weights()
+
+    def set_weights(self, params: dict[str, np.ndarray]) -> None:
+        self.model.load_canonical(params)
+
+    def save(self, path: str) -> None:
+        """Write the state dict (CPU tensors, loadable anywhere) to ``path`` atomically."""
+        state = {name: tensor.detach().cpu() for name, tensor in self.model.state_dict().items()}
+        with atomic_path(path, suffix=".pt") as tmp:
+            torch.save(state, tmp)
+
+    def _train_batch(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step; the loss before it (with any L2 penalty) and the correct count, on device."""
+        penalty = self._penalty()  # at the weights the gradient is taken at, before the update
+        self.optimizer.zero_grad(set_to_none=True)
+        logits = self.model(xb)
+        loss = F.cross_entropy(logits, yb)
+        loss.backward()
+        self.optimizer.step()  # applies weight_decay to the weight matrices (see module doc)
+        correct = (logits.detach().argmax(dim=1) == yb).sum()
+        return loss.detach() + penalty, correct
+
+    @torch.no_grad()
+    def _penalty(self) -> torch.Tensor | float:
+        """``wd/2 * sum(W**2)`` over the weight matrices, for the reported loss only (0 for adamw)."""
+        if not self.penalty_weight:
+            return 0.0
+        squares = torch.stack([layer.weight.square().sum() for layer in self.model.linears()])
+        return self.penalty_weight / 2 * squares.sum()
+
+    def _set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def _inputs(self, x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(x, dtype=torch.float32, device=self.device)
+
+    def _labels(self, y: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(y, dtype=torch.int64, device=self.device)
