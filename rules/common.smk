@@ -11,12 +11,14 @@ min_version("9.0")
 # here makes the package importable everywhere without installing it.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from mlpcompare import config as cfg
+from mlpcompare import config_size
 
 # First, before anything walks the config: one whose YAML aliases expand to millions of values
-# would keep every walk below busy for minutes (cfg.size_problem).
-if cfg.size_problem(config):
-    sys.exit(f"config error: {cfg.size_problem(config)}")
+# would keep every walk below busy for minutes (config_size.size_problem).
+if config_size.size_problem(config):
+    sys.exit(f"config error: {config_size.size_problem(config)}")
+
+from mlpcompare import config as cfg
 
 from mlpcompare import frameworks, layout, resume, studies
 from mlpcompare.measuring import codedeps, codesize, devexp

@@ -88,8 +88,8 @@ def test_verdicts_follow_the_calls(tmp_path):
     assert row["optimizer"] == "provided"
     assert row["batching_shuffling"] == "provided"
     assert row["device_placement"] == "by hand" and row["device_placement_evidence"] == ".to"
-    assert row["checkpointing"] == "not in this code"
-    assert row["evaluation_loop"] == "not in this code"
+    assert row["checkpointing"] == devexp.NOT_FOUND
+    assert row["evaluation_loop"] == devexp.NOT_FOUND
     assert row["api_names"] == len(row["api_list"].split()) == 5
 
 
@@ -100,6 +100,42 @@ def test_a_method_the_code_defines_is_its_own():
         "by hand",
         ["def backward"],
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "aspect", "verdict", "evidence"),
+    [
+        # evidence of writing it by hand
+        ("def backward(cache, g):\n    return g\n", "backward_pass", "by hand", "def backward"),
+        ("def step(p, g, lr):\n    p -= lr * g\n", "optimizer", "by hand", "def step"),
+        ("order = rng.permutation(100)\n", "batching_shuffling", "by hand", ".permutation"),
+        # no evidence either way: said as such, never "by hand"
+        ("x = 1\n", "backward_pass", devexp.NOT_FOUND, ""),
+        ("x = 1\n", "optimizer", devexp.NOT_FOUND, ""),
+        ("for i in range(0, 100, 10):\n    pass\n", "batching_shuffling", devexp.NOT_FOUND, ""),
+        ("x = 1\n", "device_placement", devexp.NOT_FOUND, ""),
+    ],
+)
+def test_by_hand_needs_evidence(source, aspect, verdict, evidence):
+    uses = code_uses.scan("import torch\n" + source, {"torch"})
+    row = devexp.code_row(frameworks.get("torch"), "idiomatic", [], uses)
+    assert (row[aspect], row[f"{aspect}_evidence"]) == (verdict, evidence)
+
+
+def test_a_shuffle_through_the_framework_is_by_hand_where_it_provides_no_batching():
+    source = "import jax\n\nperm = jax.random.permutation(key, 100)\n"
+    uses = code_uses.scan(source, {"jax"})
+    assert devexp.judge("batching_shuffling", frameworks.get("jax"), uses.all()) == (
+        "by hand",
+        ["jax.random.permutation"],
+    )
+
+
+def test_evidence_keeps_names_with_a_space_whole():
+    source = "class M:\n    def backward(self, g):\n        return g\n\n\ndef save(m):\n    pass\n"
+    uses = code_uses.scan(source + "\ndef step(p):\n    pass\n", {"numpy"})
+    row = devexp.code_row(frameworks.get("numpy"), "tuned", [], uses)
+    assert row["backward_pass_evidence"].split(devexp.EVIDENCE_SEPARATOR) == ["def backward"]
 
 
 def test_a_function_of_the_same_name_is_no_method():
@@ -198,8 +234,15 @@ def test_the_repository_code_reads_as_expected():
         assert row["code_lines"] > 0 and row["api_names"] > 0, (name, variant)
         # every tuned trainer evaluates and saves (the Trainer protocol of mlpcompare.training.loop)
         if variant == "tuned":
-            assert row["evaluation_loop"] != "not in this code", name
-            assert row["checkpointing"] != "not in this code", name
+            assert row["evaluation_loop"] != devexp.NOT_FOUND, name
+            assert row["checkpointing"] != devexp.NOT_FOUND, name
+    for (name, variant), row in rows.items():  # "by hand" always names what showed it
+        for aspect in devexp.ASPECTS:
+            if row[aspect] == devexp.BY_HAND:
+                assert row[f"{aspect}_evidence"], (name, variant, aspect)
+    # The issue's example: Keras' model.fit runs the backward pass and the shuffled batches.
+    assert rows[("keras", "idiomatic")]["backward_pass"] == devexp.PROVIDED
+    assert rows[("keras", "idiomatic")]["batching_shuffling"] == devexp.PROVIDED
     gpu = {name for name in frameworks.NAMES if frameworks.get(name).gpu}
     for name in set(frameworks.NAMES) - gpu:
         assert rows[(name, "tuned")]["device_placement"] == "CPU only"

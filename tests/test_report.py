@@ -205,7 +205,7 @@ def test_every_section_is_there(fake):
 
 
 def test_summary_numbers_are_those_of_summary_csv(fake):
-    assert check_summary(fake["page"], fake["results"] / "summary.csv") == N_FW * 16
+    assert check_summary(fake["page"], fake["results"] / "summary.csv") == N_FW * 19
 
 
 def test_development_table_comes_from_devexp_csv(fake):
@@ -328,7 +328,7 @@ def test_plots_rule_makes_the_figures_the_report_embeds():
 def test_workflow_report_matches_summary(tiny_run):
     html = (tiny_run / "results" / "report.html").read_text()
     assert not re.search(r"https?://", html)
-    assert check_summary(Page(html), tiny_run / "results" / "summary.csv") == N_FW * 16
+    assert check_summary(Page(html), tiny_run / "results" / "summary.csv") == N_FW * 19
 
 
 @pytest.mark.slow

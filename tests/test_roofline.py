@@ -40,17 +40,20 @@ def test_operands_have_the_gemm_shape_and_the_trainers_layout(kind):
     assert rhs.flags.f_contiguous == (kind == "input_grad")
 
 
-def test_ceiling_is_batch_over_summed_median_gemm_time():
+def test_ceiling_is_batch_over_the_summed_median_time_of_the_products_trainers_compute():
     gemms = roofline.training_gemms(SPEC, 8)
     timed = [{"seconds": 0.001, "fastest_seconds": 0.0005, "threads": 2}] * len(gemms)
     entry = roofline.ceiling(SPEC, 8, gemms, timed)
-    assert entry["gemm_seconds_per_batch"] == pytest.approx(0.009)
-    assert entry["ceiling_samples_per_s"] == pytest.approx(8 / 0.009)
-    flops = sum(g.flops for g in gemms)
-    assert entry["gflops_per_s"] == pytest.approx(flops / 0.009 / 1e9)
-    assert entry["ceiling_samples_per_s_fastest_calls"] == pytest.approx(8 / 0.0045)
-    assert entry["ceiling_samples_per_s_products_run"] == pytest.approx(8 / 0.008)
+    # Eight of the nine products: the first layer's input gradient is timed, not counted.
+    assert entry["gemm_seconds_per_batch"] == pytest.approx(0.008)
+    assert entry["ceiling_samples_per_s"] == pytest.approx(8 / 0.008)
+    flops = sum(g.flops for g in roofline.trained_gemms(SPEC, 8))
+    assert entry["flops_per_sample"] == flops / 8
+    assert entry["gflops_per_s"] == pytest.approx(flops / 0.008 / 1e9)
+    assert entry["ceiling_samples_per_s_fastest_calls"] == pytest.approx(8 / 0.004)
+    assert entry["ceiling_samples_per_s_all_products"] == pytest.approx(8 / 0.009)
     assert entry["gemms"][0]["threads"] == 2
+    assert [g["run_by_trainers"] for g in entry["gemms"]] == [True, True, False] + [True] * 6
 
 
 def test_machine_roofline_times_every_dataset_arch_and_batch_size():
@@ -94,7 +97,8 @@ def test_the_in_run_ceiling_times_the_same_products_as_the_ceiling_job():
 
     spec = ModelSpec(64, (128, 64), 10)
     in_run = roofline.RunCeiling(spec, 32, step_products)
-    assert in_run.gemms == roofline.training_gemms(spec, 32)
+    assert in_run.gemms == roofline.trained_gemms(spec, 32)
+    assert len(in_run.gemms) == 3 * 3 - 1  # no first-layer input gradient
     slices = [in_run.measure(0.02) for _ in range(3)]
     job = roofline.entry(spec, 32, bench.Settings(min_repeats=5, min_seconds=0.05, rounds=1), 1)
     # The same products on the same BLAS: the same ceiling, within timing noise.
@@ -114,13 +118,25 @@ def test_each_framework_times_its_own_products_of_the_trainers_layouts(framework
         np.testing.assert_allclose(np.asarray(product), lhs @ rhs, rtol=1e-5, atol=1e-5)
 
 
-def test_a_runs_fraction_is_its_steady_rate_over_its_own_median_ceiling():
+def test_a_runs_fraction_is_its_steady_rate_over_its_steady_epochs_median_ceiling():
     from mlpcompare.training.runs import ceiling_summary
 
-    history = [{"ceiling_samples_per_s": r} for r in (100.0, 200.0, 300.0)]
+    # Epoch 1's slice (1000) is left out, as epoch 1 is from the throughput.
+    history = [{"ceiling_samples_per_s": r} for r in (1000.0, 100.0, 200.0, 300.0)]
     summary = ceiling_summary(history, steady_samples_per_s=50.0)
     assert summary["ceiling_samples_per_s"] == 200.0 and summary["roofline_fraction"] == 0.25
+    assert (summary["ceiling_q1"], summary["ceiling_q3"]) == (150.0, 250.0)
+    assert ceiling_summary(history[:1], 50.0)["ceiling_samples_per_s"] == 1000.0  # the only one
     assert ceiling_summary([{"ceiling_samples_per_s": math.nan}], 50.0)["roofline_fraction"] is None
+
+
+def test_a_run_faster_than_its_products_were_timed_reads_one_not_more():
+    from mlpcompare.training.runs import ceiling_summary
+
+    history = [{"ceiling_samples_per_s": r} for r in (100.0, 100.0, 100.0)]
+    summary = ceiling_summary(history, steady_samples_per_s=111.0)
+    assert summary["ceiling_samples_per_s"] == 100.0  # as measured
+    assert summary["roofline_fraction"] == 1.0
 
 
 def test_arithmetic_intensity_counts_each_products_flops_over_its_bytes():
@@ -138,3 +154,27 @@ def test_the_roofline_jobs_ceiling_is_for_cpu_runs_only():
     assert roofline.job_ceiling(measured, "d", "a", 8.0, "cpu") == 5e4
     assert roofline.job_ceiling(measured, "d", "a", 16) is None  # not measured
     assert roofline.job_ceiling(measured, "d", "a", 8, "cuda") is None  # it timed the CPU
+
+
+def test_on_a_gpu_many_steps_products_run_in_one_call_timed_by_the_device():
+    """Up to the device boundary: a ``step_products`` that takes ``steps`` is asked for
+    STEPS_ON_GPU steps per call on "cuda" (one graph replay or scan) and its device-event
+    seconds are taken as they are; on the CPU, or without ``steps``, one step per call."""
+    asked = []
+
+    def products(pairs, device, steps=1):
+        asked.append((len(pairs), device, steps))
+        return lambda: 0.002  # seconds, as device events would measure them
+
+    spec = ModelSpec(6, (5,), 3)
+    gpu = roofline.RunCeiling(spec, 8, products, "cuda")
+    assert asked == [(5, "cuda", roofline.STEPS_ON_GPU)]  # 2 layers x 3 products, minus one
+    assert gpu.measure(0.0) == pytest.approx(8 * roofline.STEPS_ON_GPU / 0.002)
+    cpu = roofline.RunCeiling(spec, 8, products, "cpu")
+    assert asked[-1] == (5, "cpu", 1) and cpu.measure(0.0) == pytest.approx(8 / 0.002)
+
+    def one_step(pairs, device):  # no steps: one step's products per call, host clock
+        return lambda: [lhs @ rhs for lhs, rhs in pairs]
+
+    eager = roofline.RunCeiling(spec, 8, one_step, "cuda")
+    assert eager.steps == 1 and eager.measure(0.0) > 0

@@ -145,6 +145,17 @@ def test_the_in_run_ceiling_is_timed_after_each_epoch_outside_both_clocks():
     assert result.total_seconds < 0.05 and result.time_to_target_s < 0.05
 
 
+def test_throughput_and_ceiling_take_the_same_steady_epochs():
+    history = [
+        {"epoch_seconds": s, "ceiling_samples_per_s": c}
+        for s, c in ((10.0, 9e9), (1.0, 300.0), (2.0, 200.0), (1.0, 100.0))
+    ]
+    assert training.steady(history) == history[1:] and training.steady(history[:1]) == history[:1]
+    # Epoch 1's slice (9e9) is out of the ceiling as epoch 1 is out of the throughput.
+    summary = training.ceiling_summary(history, training.steady_throughput(history, 100))
+    assert summary["ceiling_samples_per_s"] == 200.0 and summary["roofline_fraction"] == 0.5
+
+
 def test_without_a_ceiling_the_history_says_not_measured():
     _, result = run([(1.0, 1.0, 0.5)] * 2)
     assert all(math.isnan(h["ceiling_samples_per_s"]) for h in result.history)

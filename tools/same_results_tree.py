@@ -27,8 +27,15 @@ VOLATILE = re.compile(
     r"blas|install|mib|mb$|path|threads_used|gflops|flops|calls|repeats|rounds|spread)",
     re.I,
 )
-# Files that are timings through and through (a benchmark's table, the machine's GEMM rates).
-TIMING_FILES = {"inference.csv", "roofline.json", "environment.json", "inference.json"}
+# Files that are timings or provenance through and through (a benchmark's table, the machine's
+# GEMM rates, the record of where and when a run went).
+TIMING_FILES = {
+    "inference.csv",
+    "roofline.json",
+    "environment.json",
+    "inference.json",
+    "run.json",  # provenance: date, machine, installed packages
+}
 # Code measures: a file's non-blank lines change when code moves between modules.
 CODE_MEASURES = {"loc", "loc.csv", "lines", "code_lines", "files"}
 

@@ -104,13 +104,14 @@ def resume(snakemake_args: list[str]) -> int:
     """Unlock if no Snakemake process holds the folder, then rerun with ``--rerun-incomplete``
     (module docstring); ``snakemake_args`` go to both Snakemake calls. Snakemake's exit status."""
     folder = _directory(snakemake_args)
-    running = snakemake_processes(folder)
-    if running:
-        process = running[0]
+    for process in snakemake_processes(folder):
+        try:
+            command = " ".join(process.cmdline())[:120]
+        except psutil.Error:  # it ended meanwhile
+            continue
         raise logs.UserError(
-            f"a Snakemake process still runs in {folder} (pid {process.pid}: "
-            f"{' '.join(process.cmdline())[:120]}); wait for it to end, or stop it "
-            f"(kill {process.pid}), then run {COMMAND} again"
+            f"a Snakemake process still runs in {folder} (pid {process.pid}: {command}); "
+            f"wait for it to end, or stop it (kill {process.pid}), then run {COMMAND} again"
         )
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     env = {**os.environ, RESUMING: "1"}

@@ -9,10 +9,11 @@ import pandas as pd
 
 from mlpcompare import io
 from mlpcompare.aggregating.frames import (
-    ceilings,
     cleaned,
     grouped,
     inference_medians,
+    own_ceilings,
+    shared_ceilings,
     status,
 )
 from mlpcompare.aggregating.runs import GROUP, inference_frame, load_runs, read_loc, run_frame
@@ -23,8 +24,10 @@ SUMMARY_COLUMNS = [
     "precision_macro_mean", "recall_macro_mean", "f1_macro_mean", "f1_macro_std",
     "train_time_s_median", "epochs_median", "train_samples_per_s_median", "roofline_fraction",
     "infer_p50_ms_batch1", "infer_samples_per_s_best", "peak_rss_mb", "loc",
-    # Beyond the contract's columns: which seeds diverged (they are left out of the figures).
-    "status",
+    # Beyond the contract's columns: which seeds diverged (they are left out of the figures);
+    # the shared ceiling that roofline_fraction divides by and what set it; the fraction of the
+    # framework's own products' ceiling (its overhead over its own kernels).
+    "status", "shared_ceiling_samples_per_s", "shared_ceiling_set_by", "own_ceiling_fraction",
 ]  # fmt: skip
 
 
@@ -32,9 +35,12 @@ def summary_table(runs: list[dict], roofline_data: dict, loc: Mapping[str, int])
     """summary.csv: one row per (dataset, arch, framework).
 
     Quality: mean and sample std over seeds. Times, epochs, throughput: medians over seeds.
-    ``roofline_fraction``: the median over seeds of each run's steady-state samples/s over the
-    ceiling timed between its own epochs (train.json); without one, the median samples/s over
-    the roofline job's ceiling for this dataset, architecture and batch size.
+    ``roofline_fraction``: the median steady-state samples/s over the shared ceiling of the
+    run's device (:func:`~mlpcompare.aggregating.frames.shared_ceilings`: the fastest of every
+    framework's in-run products, the roofline job's BLAS and every framework's training, at this
+    dataset, architecture and batch size), the same yardstick for every framework.
+    ``own_ceiling_fraction``: the same median over the framework's own in-run ceiling (median
+    over seeds; :func:`~mlpcompare.aggregating.frames.own_ceilings`).
     Inference: the best of the framework's own APIs (eager and serving path; not ONNX Runtime,
     which serves its export: serving.csv) — p50 at batch 1 (lowest) and samples/s at the best
     batch size (highest), each a median over seeds; the per-API figures are in the
@@ -55,15 +61,17 @@ def summary_table(runs: list[dict], roofline_data: dict, loc: Mapping[str, int])
         epochs_median=("epochs_run", "median"),
         train_samples_per_s_median=("steady_samples_per_s", "median"),
         peak_rss_mb=("peak_rss_mb", "max"),
-        in_run_fraction=("roofline_fraction", "median"),
+        products=("ceiling_samples_per_s", "median"),
         device=("device", "first"),
     )
     table = table.reset_index()
-    # Each run's fraction of the ceiling timed between its own epochs, on its own device
-    # (train.json); a CPU run without one (bench.in_run_ceiling off) falls back to the roofline
-    # job's ceiling (a GPU run never does: :func:`ceilings`).
-    job_fraction = table["train_samples_per_s_median"] / ceilings(table, roofline_data)
-    table["roofline_fraction"] = table["in_run_fraction"].fillna(job_fraction)
+    rate = table["train_samples_per_s_median"]
+    trained_as = table["framework"] + " training"
+    table = table.join(
+        shared_ceilings(table.assign(rate=rate, trained_as=trained_as), roofline_data)
+    )
+    table["roofline_fraction"] = rate / table["shared_ceiling_samples_per_s"]
+    table["own_ceiling_fraction"] = rate / own_ceilings(table["products"], rate)
     infer = inference_medians(inference_frame(runs), GROUP)
     infer = infer[infer["api"] != bench.ONNX_RUNTIME_API]
     batch1 = grouped(infer[infer["batch_size"] == 1], GROUP)["p50_ms"].min()

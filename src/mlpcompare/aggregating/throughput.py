@@ -1,5 +1,6 @@
 """results/throughput.csv: training throughput of the tuned trainers and of the idiomatic
-variant, with the ceiling and each row's fraction of it."""
+variant, each row's fraction of its device's shared ceiling (``roofline_fraction``) and of its own
+framework's products (``own_ceiling_fraction``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ import numpy as np
 import pandas as pd
 
 from mlpcompare import frameworks, io
-from mlpcompare.aggregating.frames import ceilings, cleaned, grouped, spread
+from mlpcompare.aggregating.frames import cleaned, grouped, own_ceilings, shared_ceilings, spread
 from mlpcompare.aggregating.runs import GROUP, load_runs, run_frame
 
 THROUGHPUT_COLUMNS = [
     "dataset", "arch", "framework", "variant", "api", "n_seeds", "samples_per_s_median",
-    "samples_per_s_q1", "samples_per_s_q3", "roofline_fraction", "ceiling_samples_per_s",
-    "ceiling_q1", "ceiling_q3", "slowdown_vs_tuned",
+    "samples_per_s_q1", "samples_per_s_q3", "roofline_fraction", "shared_ceiling_samples_per_s",
+    "shared_ceiling_set_by", "own_ceiling_fraction", "own_ceiling_samples_per_s",
+    "own_ceiling_q1", "own_ceiling_q3", "slowdown_vs_tuned",
 ]  # fmt: skip
-RATE_COLUMNS = [*GROUP, "variant", "api", "batch_size", "rate"]
+RATE_COLUMNS = [*GROUP, "variant", "api", "batch_size", "device", "rate"]
 
 
 def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dict) -> pd.DataFrame:
@@ -28,10 +30,17 @@ def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dic
     ``runs``, ``idiomatic``: loaded tuned and idiomatic runs (``train`` is all it reads). Each
     non-diverged seed's steady-state samples/s (train.json; diverged seeds are left out as in
     summary.csv); ``api``: the registry's description of the tuned trainer, the idiomatic
-    train.json's of the variant. The ceiling (``ceiling_q1``/``ceiling_q3``: its spread over
-    epochs) is the tuned runs' in-run one, else the roofline entry at the batch size the
-    variant trained with; ``slowdown_vs_tuned`` is the tuned median over the variant's (2 = the
-    variant trains half as fast; the tuned row is 1 by definition).
+    train.json's of the variant.
+
+    ``roofline_fraction``: the median over the row's device's shared ceiling
+    (:func:`~mlpcompare.aggregating.frames.shared_ceilings`; ``shared_ceiling_set_by`` names
+    what set it), one yardstick for every framework. ``own_ceiling_fraction``: the median over
+    the framework's own products' ceiling (its tuned runs' in-run ceiling, median over seeds,
+    ``own_ceiling_q1``/``q3`` its spread over epochs, at least the row's rate:
+    :func:`~mlpcompare.aggregating.frames.own_ceilings`), a measure of the framework's overhead
+    over its own kernels; blank for a variant at another batch size than the tuned runs timed
+    them. ``slowdown_vs_tuned`` is the tuned median over the variant's (2 = the variant trains
+    half as fast; the tuned row is 1 by definition).
     """
     frame = run_frame(runs)
     tuned = frame.assign(
@@ -47,7 +56,10 @@ def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dic
     rates["rate"] = rates["rate"].astype("float64")
     by_variant = grouped(rates, [*GROUP, "variant"])
     table = by_variant.agg(
-        api=("api", "first"), batch_size=("batch_size", "first"), n_seeds=("rate", "count")
+        api=("api", "first"),
+        batch_size=("batch_size", "first"),
+        device=("device", "first"),
+        n_seeds=("rate", "count"),
     )
     rate = spread(by_variant["rate"])
     table = table.join(rate.add_prefix("samples_per_s_")).reset_index()
@@ -59,21 +71,29 @@ def throughput_table(runs: list[dict], idiomatic: list[dict], roofline_data: dic
     table = table.sort_values("order", kind="stable").reset_index(drop=True)
     median = table["samples_per_s_median"]
     # The framework's in-run ceiling (medians over its tuned seeds of each run's median and
-    # quartiles over epochs) for both variants where they train at the same batch size: the
-    # idiomatic runs do not time one. Otherwise the roofline job's entry (CPU runs only).
+    # quartiles over its steady epochs), for both variants where they train at the same batch
+    # size on the same device: the idiomatic runs do not time one.
     in_run = grouped(frame, GROUP).agg(
-        in_run=("ceiling_samples_per_s", "median"),
-        ceiling_q1=("ceiling_q1", "median"),
-        ceiling_q3=("ceiling_q3", "median"),
+        products=("ceiling_samples_per_s", "median"),
+        own_ceiling_q1=("ceiling_q1", "median"),
+        own_ceiling_q3=("ceiling_q3", "median"),
         tuned_batch_size=("batch_size", "first"),
-        device=("device", "first"),
+        tuned_device=("device", "first"),
     )
     table = table.join(in_run, on=GROUP)
-    same_batch = table["batch_size"] == table["tuned_batch_size"]
-    for column in ("in_run", "ceiling_q1", "ceiling_q3"):
-        table[column] = table[column].astype("float64").where(same_batch)
-    table["ceiling_samples_per_s"] = table["in_run"].fillna(ceilings(table, roofline_data))
-    table["roofline_fraction"] = median / table["ceiling_samples_per_s"]
+    same_shape = (table["batch_size"] == table["tuned_batch_size"]) & (
+        table["device"] == table["tuned_device"]
+    )
+    for column in ("products", "own_ceiling_q1", "own_ceiling_q3"):
+        table[column] = table[column].astype("float64").where(same_shape)
+    table["own_ceiling_samples_per_s"] = own_ceilings(table["products"], median)
+    table["own_ceiling_fraction"] = median / table["own_ceiling_samples_per_s"]
+    trained_as = table["framework"] + np.where(
+        table["variant"] == "tuned", " training", " idiomatic training"
+    )
+    shared = shared_ceilings(table.assign(rate=median, trained_as=trained_as), roofline_data)
+    table = table.join(shared)
+    table["roofline_fraction"] = median / table["shared_ceiling_samples_per_s"]
     medians = table[table["variant"] == "tuned"].set_index(GROUP)["samples_per_s_median"]
     tuned_median = table.join(medians.rename("tuned"), on=GROUP)["tuned"]
     table["slowdown_vs_tuned"] = (tuned_median / median).where(median > 0)

@@ -3,10 +3,13 @@ prints.
 
     python -m mlpcompare.aggregating.throughput_table [results/throughput.csv [results/summary.csv]]
 
-Samples/s: median over seeds with the interquartile range; roofline: that median as a share of
-the ceiling; vs tuned: the tuned median over the row's (2.0x = half as fast). The API of every
-row is listed under the table. With summary.csv, a second table gives each framework's test
-accuracy (mean and standard deviation over seeds), macro F1 and roofline fraction.
+Samples/s: median over seeds with the interquartile range; of shared ceiling: that median as a
+share of the device's shared ceiling (the fastest any framework or the BLAS ran the step's
+products; what set it is listed under the table), the one yardstick for all frameworks; of own
+ceiling: as a share of the framework's own products' speed (its overhead); vs tuned: the tuned
+median over the row's (2.0x = half as fast). The API of every row is listed under the table.
+With summary.csv, a second table gives each framework's test accuracy (mean and standard
+deviation over seeds), macro F1 and fraction of the shared ceiling.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import sys
 from mlpcompare import io
 from mlpcompare.aggregating.throughput import THROUGHPUT_COLUMNS
 
-HEADERS = ("dataset", "arch", "framework", "variant", "samples/s", "IQR", "roofline", "vs tuned")
+HEADERS = ("dataset", "arch", "framework", "variant", "samples/s", "IQR", "of shared ceiling",
+           "of own ceiling", "vs tuned")  # fmt: skip
 TEXT_COLUMNS = 4  # the first four are text (left-aligned), the rest numbers (right-aligned)
 ACCURACY_HEADERS = ("dataset", "arch", "framework", "seeds", "accuracy", "std", "macro F1",
-                    "roofline", "status")  # fmt: skip
+                    "of shared ceiling", "status")  # fmt: skip
 
 
 def _number(value: str, pattern: str) -> str:
@@ -36,6 +40,7 @@ def cells(row: dict) -> list[str]:
         _number(row["samples_per_s_median"], "{:,.0f}"),
         f"{_number(row['samples_per_s_q1'], '{:,.0f}')}-{_number(row['samples_per_s_q3'], '{:,.0f}')}",
         _number(row["roofline_fraction"], "{:.1%}"),
+        _number(row["own_ceiling_fraction"], "{:.1%}"),
         _number(row["slowdown_vs_tuned"], "{:.2f}x"),
     ]
 
@@ -56,10 +61,20 @@ def aligned(headers, lines: list[list[str]], text_columns: int = TEXT_COLUMNS) -
 
 
 def table(rows: list[dict]) -> str:
-    """The aligned table of ``rows`` (throughput.csv rows), then each row's API."""
+    """The aligned table of ``rows`` (throughput.csv rows), then each row's API and each shared
+    ceiling with what set it."""
     text = aligned(HEADERS, [cells(row) for row in rows])
     apis = {(row["framework"], row["variant"]): row["api"] for row in rows}
     text += ["", "APIs:"] + [f"  {fw} {variant}: {api}" for (fw, variant), api in apis.items()]
+    shared = {
+        (row["dataset"], row["arch"], row["shared_ceiling_samples_per_s"]): row
+        for row in rows
+        if row["shared_ceiling_samples_per_s"] != ""
+    }
+    text += ["", "Shared ceilings (samples/s, set by):"] + [
+        f"  {dataset} {arch}: {_number(ceiling, '{:,.0f}')} ({row['shared_ceiling_set_by']})"
+        for (dataset, arch, ceiling), row in shared.items()
+    ]
     return "\n".join(text)
 
 

@@ -37,8 +37,8 @@ class Framework:
     figure; ``packages``: distributions whose versions are recorded with the results (their
     installed size is measured too, :mod:`mlpcompare.measuring.devexp`).
     For the memory estimate of a training job (:mod:`mlpcompare.training.limits`): ``runtime_mib``,
-    the runtime's own memory before data or model (the peak RSS of a digits run, where data and
-    model take under 2 MiB, rounded up to also cover the MNIST runs' measured peaks);
+    what its imports, thread pools and workspaces take beyond the terms the estimate computes,
+    fitted to the peaks `make memory` measured (docs/memory.csv);
     ``device_copy``, whether it copies the training set into its own arrays; ``eval_chunk``, the
     rows of one forward pass when its trainer and predictor run inference (bounding activation
     memory on big sets; null: the whole set in one pass), read by the trainer modules too.
@@ -70,11 +70,6 @@ class Framework:
     provides: dict[str, tuple[str, ...]] = field(compare=False)
     by_hand: dict[str, tuple[str, ...]] = field(compare=False)
     import_environment: dict[str, str] = field(default_factory=dict, compare=False)
-
-    @property
-    def chunked_eval(self) -> bool:
-        """Whether its validation pass runs in chunks of rows (:mod:`mlpcompare.training.limits`)."""
-        return self.eval_chunk is not None
 
     def set_import_environment(self) -> None:
         """Set :attr:`import_environment` where the environment does not say otherwise."""

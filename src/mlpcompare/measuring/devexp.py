@@ -9,7 +9,8 @@ Per framework and variant (``tuned``: the registry's ``sources``; ``idiomatic``:
   NumPy is the framework;
 * for each :data:`ASPECTS` entry, whether the framework provides it or the user writes it by hand,
   decided by what the code calls or defines (``loss.backward()`` -> provided, ``def backward``
-  -> by hand), with the names that decided it as evidence. Which API names show it is a fact of
+  -> by hand), with the names that decided it as evidence; "not found in the code" where
+  neither shows. Which API names show it is a fact of
   each framework, kept in its registry entry (``provides``, ``by_hand``); what any code shows
   (``def backward``) is kept here.
 
@@ -39,9 +40,11 @@ VARIANTS = ("tuned", "idiomatic")
 @dataclass(frozen=True)
 class Aspect:
     """One thing a training program needs. ``rules``: (verdict, patterns) in order, each verdict
-    once; the first rule one of whose patterns matches a use of the code decides; ``otherwise``
-    when none does. A framework's registry entry adds its API names to the rule of its verdict
-    (:func:`rules`).
+    once; the first rule one of whose patterns matches a use of the code decides, with the
+    matching uses as its evidence; :data:`NOT_FOUND` when none does: reading the code is no
+    proof that the user does not write it (the tuned trainers' batches come from the shared
+    loop, outside their files), so no verdict is given without evidence. A framework's registry
+    entry adds its API names to the rule of its verdict (:func:`rules`).
 
     A use is a framework API name (``torch.save``), a method called on an object (``.backward``)
     or a function the code defines (``def backward``); patterns are shell-style (``torch.optim.*``).
@@ -49,25 +52,23 @@ class Aspect:
 
     label: str
     rules: tuple[tuple[str, tuple[str, ...]], ...]
-    otherwise: str
 
 
-PROVIDED, BY_HAND, ABSENT, CPU_ONLY = "provided", "by hand", "not in this code", "CPU only"
+PROVIDED, BY_HAND, NOT_FOUND, CPU_ONLY = "provided", "by hand", "not found in the code", "CPU only"
+# What any code shows written by hand, whatever its framework: its own backward pass, optimizer
+# step (as torch.optim's `step`), shuffled batches (a permutation of the samples drawn per epoch).
+SHUFFLES = (".permutation", "*.random.permutation", ".shuffle", "*.random.shuffle")
 ASPECTS = {
-    "backward_pass": Aspect(
-        "backward pass", ((PROVIDED, ()), (BY_HAND, ("def backward",))), BY_HAND
-    ),
-    "optimizer": Aspect("optimizer", ((PROVIDED, ()), (BY_HAND, ())), BY_HAND),
-    "batching_shuffling": Aspect(
-        "batching and shuffling", ((PROVIDED, ()), (BY_HAND, ())), BY_HAND
-    ),
+    "backward_pass": Aspect("backward pass", ((PROVIDED, ()), (BY_HAND, ("def backward",)))),
+    "optimizer": Aspect("optimizer", ((PROVIDED, ()), (BY_HAND, ("def step",)))),
+    "batching_shuffling": Aspect("batching and shuffling", ((PROVIDED, ()), (BY_HAND, SHUFFLES))),
     # Moving arrays by hand comes first: a device scope with explicit moves is still by hand.
-    "device_placement": Aspect("device placement", ((BY_HAND, ()), (PROVIDED, ())), PROVIDED),
-    "checkpointing": Aspect("checkpointing", ((PROVIDED, ()), (BY_HAND, ("def save",))), ABSENT),
-    "evaluation_loop": Aspect(
-        "evaluation loop", ((PROVIDED, ()), (BY_HAND, ("def evaluate",))), ABSENT
-    ),
+    "device_placement": Aspect("device placement", ((BY_HAND, ()), (PROVIDED, ()))),
+    "checkpointing": Aspect("checkpointing", ((PROVIDED, ()), (BY_HAND, ("def save",)))),
+    "evaluation_loop": Aspect("evaluation loop", ((PROVIDED, ()), (BY_HAND, ("def evaluate",)))),
 }
+# Between the names in an ``*_evidence`` cell: a name may hold a space (``def backward``).
+EVIDENCE_SEPARATOR = ", "
 CODE_COLUMNS = [
     "framework", "variant", "files", "code_lines", "api_names",
     *[column for name in ASPECTS for column in (name, f"{name}_evidence")], "api_list",
@@ -101,7 +102,7 @@ def judge(name: str, fw: frameworks.Framework, uses: set[str]) -> tuple[str, lis
         evidence = sorted(u for u in uses if any(fnmatchcase(u, p) for p in patterns))
         if evidence:
             return verdict, evidence
-    return ASPECTS[name].otherwise, []
+    return NOT_FOUND, []
 
 
 def code_row(fw: frameworks.Framework, variant: str, files: list[Path], uses: Uses) -> dict:
@@ -118,7 +119,7 @@ def code_row(fw: frameworks.Framework, variant: str, files: list[Path], uses: Us
         if name == "device_placement" and not fw.gpu:
             verdict, evidence = CPU_ONLY, []  # nothing to place: the framework has one device
         row[name] = verdict
-        row[f"{name}_evidence"] = " ".join(evidence)
+        row[f"{name}_evidence"] = EVIDENCE_SEPARATOR.join(evidence)
     return row | {"api_list": " ".join(sorted(uses.api))}
 
 

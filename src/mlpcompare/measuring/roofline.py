@@ -1,4 +1,4 @@
-"""The ceiling on training throughput: the MLP's own matrix products, timed alone with NumPy's BLAS.
+"""The ceiling on training throughput: the MLP's own matrix products, timed alone.
 
 A training step of the MLP is, besides elementwise work, three matrix products per layer at the
 training batch size B (layer of ``a`` inputs and ``b`` outputs):
@@ -7,21 +7,22 @@ training batch size B (layer of ``a`` inputs and ``b`` outputs):
 * weight grad    ``x.T @ dz`` (a, B) @ (B, b)
 * input grad     ``dz @ W.T`` (B, b) @ (b, a)
 
-2·B·a·b FLOPs each: 6 x weights per sample in all, the usual count of a training step's work
-(``spec.training_flops_per_sample``). As DESIGN.md defines it, the ceiling is the GEMM rate
-measured on exactly these shapes (their summed FLOPs over their summed times) divided by that
-count: the samples/s a trainer would reach if it spent all its time in matrix products at the
-speed BLAS gets on them, the "model FLOPs utilisation" convention of large-scale training.
+2·B·a·b FLOPs each (:func:`training_gemms`). No trainer computes the first layer's input
+gradient (nothing upstream of the data needs it), so the ceiling times only the products the
+trainers compute (:func:`trained_gemms`): the samples/s a trainer would reach if it spent all
+its time in those products, at the speed they run alone.
 
-Each product is timed with warm caches and a preallocated output; its time is the MEDIAN call
-(at the thread count, 1 or the job's, that gives the lower median), like the median epoch that
-steady-state training throughput is. The fastest call is recorded beside it, and so is the
-ceiling the products each trainer actually runs would give (no trainer computes the first
-layer's input gradient, ~1/3 of that layer's work); docs/performance.md compares all three.
+Two measurements feed it. The roofline job (:func:`machine_roofline`) times each product with
+NumPy's BLAS, warm caches and a preallocated output; its time is the MEDIAN call (at the thread
+count, 1 or the job's, that gives the lower median), like the median epoch that steady-state
+training throughput is. :class:`RunCeiling` times them inside each training job, between its
+epochs, with the job's own framework on its own device. The aggregate tables take the fastest
+of all of them per device as the one yardstick (:mod:`mlpcompare.aggregating.frames`).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
@@ -64,6 +65,11 @@ def training_gemms(spec: ModelSpec, batch_size: int) -> list[Gemm]:
         gemms.append(Gemm(i, "weight_grad", a, batch_size, b))
         gemms.append(Gemm(i, "input_grad", batch_size, b, a))
     return gemms
+
+
+def trained_gemms(spec: ModelSpec, batch_size: int) -> list[Gemm]:
+    """The products of :func:`training_gemms` that the trainers compute (what the ceiling times)."""
+    return [g for g in training_gemms(spec, batch_size) if is_run_by_trainers(g)]
 
 
 def arithmetic_intensity(layer_sizes: list[int], batch_size: int) -> float:
@@ -127,27 +133,35 @@ def time_gemms(
 def ceiling(spec: ModelSpec, batch_size: int, gemms: list[Gemm], timed: list[dict]) -> dict:
     """Roofline entry from timed products: GEMM FLOP/s and the training samples/s it allows.
 
-    ``timed`` holds, per product, what :func:`time_gemms` returns.
+    ``timed`` holds, per product, what :func:`time_gemms` returns. The ceiling counts the
+    products the trainers compute (:func:`is_run_by_trainers`); the first layer's input
+    gradient, timed all the same, is kept beside it for comparison (docs/performance.md).
     """
-    flops = sum(g.flops for g in gemms)
-    per_batch = sum(t["seconds"] for t in timed)
-    fastest = sum(t["fastest_seconds"] for t in timed)
-    run = [t["seconds"] for g, t in zip(gemms, timed, strict=True) if is_run_by_trainers(g)]
+    run = [(g, t) for g, t in zip(gemms, timed, strict=True) if is_run_by_trainers(g)]
+    flops = sum(g.flops for g, _ in run)
+    per_batch = sum(t["seconds"] for _, t in run)
     return {
         "layer_sizes": spec.layer_sizes,
         "batch_size": batch_size,
         "gemms": [
-            {**g.__dict__, "flops": g.flops, **t, "gflops_per_s": g.flops / t["seconds"] / 1e9}
+            {
+                **g.__dict__,
+                "flops": g.flops,
+                **t,
+                "gflops_per_s": g.flops / t["seconds"] / 1e9,
+                "run_by_trainers": is_run_by_trainers(g),
+            }
             for g, t in zip(gemms, timed, strict=True)
-        ],
+        ],  # fmt: skip
         "flops_per_sample": flops / batch_size,
         "gemm_seconds_per_batch": per_batch,
         "gflops_per_s": flops / per_batch / 1e9,
         "ceiling_samples_per_s": batch_size / per_batch,
-        # For comparison (docs/performance.md): at each product's fastest call, and counting only
-        # the products the trainers run.
-        "ceiling_samples_per_s_fastest_calls": batch_size / fastest,
-        "ceiling_samples_per_s_products_run": batch_size / sum(run),
+        # For comparison (docs/performance.md): at each product's fastest call, and counting
+        # every product, the first layer's input gradient too.
+        "ceiling_samples_per_s_fastest_calls": batch_size
+        / sum(t["fastest_seconds"] for _, t in run),
+        "ceiling_samples_per_s_all_products": batch_size / sum(t["seconds"] for t in timed),
     }
 
 
@@ -158,47 +172,62 @@ def entry(spec: ModelSpec, batch_size: int, settings: Settings, threads: int) ->
     return ceiling(spec, batch_size, gemms, timed)
 
 
+# Steps' products per timed call on a GPU, where a framework runs many in one (a CUDA graph
+# replay, a jitted lax.scan) and times them with device events: one launch spread over them.
+STEPS_ON_GPU = 32
+
+
 class RunCeiling:
     """The ceiling measured inside a training job, in short slices between its epochs.
 
     A ceiling timed minutes away from the epochs, in a job of its own, moves with a machine
     whose speed drifts by +-30 %; timed between the epochs it is compared with, it moves with
-    them. Each slice times the products of one training step (:func:`training_gemms`) for a
-    small budget, outside the epoch clock, with the framework's own matrix product on the device
-    the run trains on and the way its step runs them (``products``: a trainer module's
-    ``step_products``: one eager call after another for NumPy and PyTorch, one compiled
-    function for TensorFlow and JAX). Another library's BLAS would share the cores with the
-    trainer's thread pool: on 2 cores NumPy's OpenBLAS threads, still spinning after a slice,
-    slowed PyTorch's next epochs 5-10x (docs/performance.md).
+    them. Each slice times the products of one training step that the trainers compute
+    (:func:`trained_gemms`) for a small budget, outside the epoch clock, with the framework's
+    own matrix product on the run's device, the way its step runs them (``products``: a
+    trainer module's ``step_products``: one eager call after another for NumPy and PyTorch,
+    one compiled function for TensorFlow and JAX). Another library's BLAS would share the
+    cores with the trainer's thread pool: on 2 cores NumPy's OpenBLAS threads, still spinning
+    after a slice, slowed PyTorch's next epochs 5-10x (docs/performance.md).
+
+    On a GPU, a ``step_products`` that takes ``steps`` runs that many steps' products in one
+    call (its return value, when a float, the seconds its device events measured), so neither
+    a launch nor a host sync is in the ceiling: ``STEPS_ON_GPU`` of them per call.
     """
 
     def __init__(
         self,
         spec: ModelSpec,
         batch_size: int,
-        products: Callable[[list[tuple[np.ndarray, np.ndarray]], str], Callable[[], object]],
+        products: Callable[..., Callable[[], object]],
         device: str = "cpu",
         seed: int = 0,
     ):
         rng = np.random.default_rng(seed)
         self.batch_size = batch_size
-        self.gemms = training_gemms(spec, batch_size)
-        self.call = products([operands(g, rng) for g in self.gemms], device)
+        self.gemms = trained_gemms(spec, batch_size)
+        takes_steps = "steps" in inspect.signature(products).parameters
+        self.steps = STEPS_ON_GPU if takes_steps and device == "cuda" else 1
+        pairs = [operands(g, rng) for g in self.gemms]
+        options = {"steps": self.steps} if takes_steps else {}
+        self.call = products(pairs, device, **options)
 
     def measure(self, budget_s: float) -> float:
         """One slice: the ceiling in samples/s from the median time of a step's products, timed
         for about ``budget_s`` (at least 3 calls)."""
-        return self.batch_size / _median_call(self.call, budget_s)
+        return self.batch_size * self.steps / _median_call(self.call, budget_s)
 
 
 def _median_call(call, seconds: float, min_calls: int = 3) -> float:
-    """Median seconds of ``call`` (after one untimed call) over ``seconds``, ``min_calls`` at least."""
+    """Median seconds of ``call`` (after one untimed call) over ``seconds``, ``min_calls`` at
+    least: the seconds a call returns (a float: timed on the device), else the host clock's."""
     call()
     times, start = [], time.perf_counter()
     while len(times) < min_calls or time.perf_counter() - start < seconds:
         t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
+        measured = call()
+        host = time.perf_counter() - t0
+        times.append(measured if isinstance(measured, float) else host)
     return float(np.median(times))
 
 

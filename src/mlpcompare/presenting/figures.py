@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mlpcompare import io
-from mlpcompare.measuring import roofline
 
 
 @dataclass(frozen=True)
@@ -63,8 +62,9 @@ class ArchData:
 
     ``runs``: one record per (framework, seed) with ``train`` (train.json), ``history`` and
     ``confusion`` (CSV rows) and ``metrics`` (metrics.json); ``performance`` and ``inference``:
-    the architecture's tables (rows); ``ceilings``: framework -> roofline samples/s at the batch
-    size it trained with (None where not measured); ``idiomatic``: framework -> its idiomatic row
+    the architecture's tables (rows); ``ceilings``: framework -> the shared ceiling (samples/s)
+    of its device and batch size, throughput.csv's ``shared_ceiling_samples_per_s`` (None where
+    not measured); ``idiomatic``: framework -> its idiomatic row
     of throughput.csv, where that variant was measured; ``quality``: the architecture's
     quality.csv rows (means and 95 % intervals); ``idiomatic_runs``: the idiomatic runs of the
     same records with ``train`` and ``history`` (empty when the variant is off).
@@ -102,27 +102,24 @@ def read_arch_data(
         )
     ]  # fmt: skip
     dataset, arch = runs[0]["dataset"], runs[0]["arch"]
-    machine = io.read_json(inputs["roofline"])
+    throughput = [
+        row
+        for row in io.read_csv(inputs["throughput"])
+        if (row["dataset"], row["arch"]) == (dataset, arch)
+    ]
+    # The shared ceiling of each framework's device and batch size (throughput.csv's tuned row).
     ceilings = {}
-    for run in loaded:  # a framework's batch size may differ (framework_overrides)
-        train = run["train"]
-        ceilings.setdefault(
-            run["framework"],
-            roofline.job_ceiling(
-                machine, dataset, arch, train["training"]["batch_size"], train.get("device", "cpu")
-            ),
-        )
+    for row in throughput:
+        if row["variant"] == "tuned":
+            value = row["shared_ceiling_samples_per_s"]
+            ceilings[row["framework"]] = float(value) if value else None
     idiomatic_runs = [run for run in runs if run["seed"] in idiomatic_seeds]
     return ArchData(
         runs=loaded,
         performance=io.read_csv(inputs["performance"]),
         inference=io.read_csv(inputs["inference"]),
         ceilings=ceilings,
-        idiomatic={
-            row["framework"]: row
-            for row in io.read_csv(inputs["throughput"])
-            if (row["dataset"], row["arch"], row["variant"]) == (dataset, arch, "idiomatic")
-        },
+        idiomatic={row["framework"]: row for row in throughput if row["variant"] == "idiomatic"},
         quality=io.read_csv(inputs["quality"]),
         idiomatic_runs=[
             {**run, "train": io.read_json(train), "history": io.read_csv(history)}

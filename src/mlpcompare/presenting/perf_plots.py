@@ -47,8 +47,10 @@ def _first_label(ax: plt.Axes, label: str) -> str | None:
 
 def training_performance(data, path: str) -> None:
     """Training time and steady-state throughput per framework, median bars with IQR whiskers
-    (``data.performance``: performance.csv rows), and each framework's roofline ceiling in
-    samples/s (``data.ceilings``).
+    (``data.performance``: performance.csv rows), and the shared ceiling in samples/s at each
+    framework's batch size and device (``data.ceilings``: the fastest any framework or the BLAS
+    ran the step's products, throughput.csv's ``shared_ceiling_samples_per_s``), with each
+    framework's fraction of it.
 
     ``data.idiomatic``: framework -> its idiomatic row of throughput.csv, drawn as a hatched bar
     beside the tuned one in the throughput panel (training time is the tuned trainers' only).
@@ -79,12 +81,12 @@ def training_performance(data, path: str) -> None:
         rate_span += [_value(row, "train_samples_per_s_q1"), _value(row, "train_samples_per_s_q3")]
         ceiling = ceilings.get(fw)
         if ceiling:
-            label = _first_label(ax_rate, "GEMM roofline ceiling")
+            label = _first_label(ax_rate, "shared ceiling (fastest products on this device)")
             ax_rate.hlines(ceiling, i - 0.4, i + 0.4, colors="k", linestyles="--", label=label)
             rate_span.append(ceiling)
             top = np.nanmax([rate, _value(row, "train_samples_per_s_q3")])  # above the whisker
             ax_rate.annotate(
-                f"{rate / ceiling:.1%} of ceiling",
+                f"{rate / ceiling:.1%} of shared ceiling",
                 (i - shift, top),
                 xytext=(0, 6),
                 textcoords="offset points",

@@ -16,8 +16,8 @@ The estimate of a training job, in bytes (float32 = 4, int64 labels = 8), for ``
 * activations: per sample of a batch, the input, two values per hidden unit (before and after
   the activation; three with dropout, for the mask) and two per class (logits, softmax), each
   with its gradient: ``2 x 4 x batch x (n_features + (2|3) x sum(hidden) + 2 x n_classes)``;
-* validation pass: one forward pass over ``min(n_val, 8192)`` rows (all ``n_val`` for NumPy,
-  which does not chunk): ``4 x rows x (n_features + sum(hidden) + n_classes)``;
+* validation pass: one forward pass over ``min(n_val, eval_chunk)`` rows (the registry entry's;
+  all ``n_val`` where it is null, as for NumPy, which does not chunk): ``4 x rows x (n_features + sum(hidden) + n_classes)``;
 * data: the whole split in memory (``n_samples x (4 x n_features + 8)``) and the framework's
   device copy of the training set (``n_train x (4 x n_features + 8)``; not for NumPy, which
   trains on the array it read);
@@ -51,10 +51,8 @@ from mlpcompare.spec import OPTIMIZERS, ModelSpec
 
 FLOAT32, INT64 = 4, 8
 MiB, GiB = 2**20, 2**30
-# Rows per forward pass of the validation pass (torch, keras and jax chunk their inference).
-EVAL_CHUNK = 8192
 # A framework's runtime memory, device copy and chunked validation come from the registry
-# (`runtime_mib`, `device_copy`, `chunked_eval`: the measurements behind them are documented in
+# (`runtime_mib`, `device_copy`, `eval_chunk`: the measurements behind them are documented in
 # mlpcompare.frameworks). Without a framework, the largest runtime, with a copy, is assumed.
 WEIGHT_COPIES = 3  # the model's, the initial weights read from init.npz, the best epoch's
 # Allocator slack on the computed terms: freed blocks the allocators keep, fragmentation. With
@@ -166,7 +164,8 @@ def training_bytes(
     batch = batch_size * (n_features + per_unit * widths + 2 * n_classes)
     fw = frameworks.get(framework) if framework else None
     runtime_mib = fw.runtime_mib if fw else max(f.runtime_mib for f in REGISTRY.values())
-    rows = min(n_val, EVAL_CHUNK) if fw is None or fw.chunked_eval else n_val
+    chunk = fw.eval_chunk if fw else max(f.eval_chunk or 0 for f in REGISTRY.values())
+    rows = min(n_val, chunk) if chunk else n_val
     sample = FLOAT32 * n_features + INT64
     copy = n_train * sample if fw is None or fw.device_copy else 0
     gemms = training_gemms(ModelSpec(n_features, tuple(hidden), n_classes), batch_size)

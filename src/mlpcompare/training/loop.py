@@ -106,7 +106,9 @@ def fit(
 
     ``ceiling`` (a :meth:`mlpcompare.measuring.roofline.RunCeiling.measure`), when given, is called after
     every epoch, outside the epoch clock and the time-to-target clock, with a budget of
-    CEILING_SHARE of that epoch's time; its samples/s go into the history.
+    CEILING_SHARE of that epoch's time; its samples/s go into the history. The slice after the
+    first epoch is recorded but, like that epoch, left out of the run's figures
+    (:func:`ceiling_summary`).
     """
     result = FitResult()
     # Scores are "higher is better": the loss enters negated.
@@ -181,13 +183,39 @@ def diverged(train_loss: float, val_loss: float, limit: float) -> bool:
     return not all(math.isfinite(loss) and abs(loss) <= limit for loss in (train_loss, val_loss))
 
 
-def steady_throughput(history: list[dict], n_train: int) -> float:
-    """Median samples/s over epochs after the first (warm-up: tracing, allocation, caches).
+def steady(history: list[dict]) -> list[dict]:
+    """The epochs after the first (warm-up: tracing, allocation, caches); with a single epoch
+    there is no steady state, and that epoch is returned. Throughput and ceiling both take their
+    medians over these, so a run's fraction compares the same minutes on both sides."""
+    return history[1:] or history
 
-    With a single epoch there is no steady state, and that epoch's rate is returned.
-    """
-    seconds = [h["epoch_seconds"] for h in history]
-    steady = seconds[1:] or seconds
-    if not steady:
+
+def steady_throughput(history: list[dict], n_train: int) -> float:
+    """Median samples/s over the :func:`steady` epochs."""
+    seconds = [h["epoch_seconds"] for h in steady(history)]
+    if not seconds:
         return float("nan")
-    return float(n_train / np.median(steady))
+    return float(n_train / np.median(seconds))
+
+
+def ceiling_summary(history: list[dict], steady_samples_per_s: float) -> dict:
+    """The in-run ceiling over the :func:`steady` epochs' slices (median, quartiles), and this
+    run's fraction of its own framework's ceiling (``roofline_fraction`` in train.json).
+
+    The fraction is never above 1: a trainer that ran faster than its products were timed
+    (their timing held a dispatch its compiled epoch does not pay) ran those products at least
+    as fast as its whole step, so its steady rate bounds its own ceiling from below.
+    """
+    rates = [
+        h["ceiling_samples_per_s"]
+        for h in steady(history)
+        if math.isfinite(h.get("ceiling_samples_per_s", math.nan))
+    ]
+    if not rates:
+        return {"ceiling_samples_per_s": None, "ceiling_q1": None, "ceiling_q3": None,
+                "roofline_fraction": None}  # fmt: skip
+    median = float(np.median(rates))
+    q1, q3 = (float(q) for q in np.percentile(rates, [25, 75]))
+    own = max(median, steady_samples_per_s)  # NaN (a diverged run's rate) leaves the median
+    return {"ceiling_samples_per_s": median, "ceiling_q1": q1, "ceiling_q3": q3,
+            "roofline_fraction": steady_samples_per_s / own}  # fmt: skip

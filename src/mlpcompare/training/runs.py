@@ -7,18 +7,15 @@ framework it trains (and a NumPy job never pays for importing TensorFlow).
 from __future__ import annotations
 
 import logging
-import math
 import platform
 import resource
 import sys
-
-import numpy as np
 
 from mlpcompare import frameworks, io, spec
 from mlpcompare.logs import UserError
 from mlpcompare.measuring.roofline import RunCeiling
 from mlpcompare.spec import ModelSpec, TrainSpec
-from mlpcompare.training.loop import divergence_limit, fit
+from mlpcompare.training.loop import ceiling_summary, divergence_limit, fit
 
 log = logging.getLogger(__name__)
 
@@ -78,20 +75,6 @@ def train_spec_for(training: dict, n_train: int) -> TrainSpec:
             f"({n_train} samples)"
         )
     return train_spec
-
-
-def ceiling_summary(history: list[dict], steady_samples_per_s: float) -> dict:
-    """The in-run ceiling over the epochs (median, quartiles) and this run's fraction of it."""
-    rates = [
-        h["ceiling_samples_per_s"] for h in history if math.isfinite(h["ceiling_samples_per_s"])
-    ]
-    if not rates:
-        return {"ceiling_samples_per_s": None, "ceiling_q1": None, "ceiling_q3": None,
-                "roofline_fraction": None}  # fmt: skip
-    median = float(np.median(rates))
-    q1, q3 = (float(q) for q in np.percentile(rates, [25, 75]))
-    return {"ceiling_samples_per_s": median, "ceiling_q1": q1, "ceiling_q3": q3,
-            "roofline_fraction": steady_samples_per_s / median}  # fmt: skip
 
 
 def train(*, framework, split_path, init_path, arch, training, seed, device, threads, outputs,
