@@ -59,6 +59,7 @@ rule report:
         serving=RESULTS.top("serving.csv"),
         loc=RESULTS.top("loc.csv"),
         environment=RESULTS.machine("environment.json"),
+        run=RESULTS.top("run.json"),
         roofline=RESULTS.machine("roofline.json"),
         split=[RESULTS.split_info(dataset) for dataset in DATASETS],
         sanity=[RESULTS.eda(dataset, "sanity.json") for dataset in DATASETS],

@@ -71,6 +71,8 @@ def test_every_run_writes_run_json(tiny_run):
     assert run["config"]["seeds"] == [0, 1]  # the config actually used (tiny.yaml's)
     assert "studies" not in run["config"]  # the comparison's: a study changes nothing of it
     assert run["git"]["commit"] is None and run["git"]["note"]  # the copy is no checkout
+    page = (tiny_run / "results" / "report.html").read_text()
+    assert 'id="provenance"' in page and provenance.headline(run)["machine"] in page
 
 
 @pytest.mark.slow
@@ -103,3 +105,15 @@ def test_run_json_round_trips_through_the_writer(tmp_path):
         json.loads((tmp_path / "run.json").read_text())["schema_version"]
         == provenance.SCHEMA_VERSION
     )
+
+
+def test_the_report_header_shows_run_json(tmp_path):
+    import fake_results
+
+    cfg = fake_results.config()
+    keys = fake_results.write_results(tmp_path, cfg)
+    record = provenance.record({}, tmp_path)
+    io.write_json(record, tmp_path / "run.json")
+    page = fake_results.render(tmp_path, cfg, keys)
+    assert 'id="provenance"' in page
+    assert provenance.headline(record)["machine"] in page and "not a git checkout" in page

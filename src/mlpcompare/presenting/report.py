@@ -28,6 +28,7 @@ import yaml
 from mlpcompare import frameworks, io
 from mlpcompare.config import architectures
 from mlpcompare.data.fetch import redact
+from mlpcompare.measuring import provenance
 from mlpcompare.presenting.report_files import Assets, Results
 from mlpcompare.presenting.report_format import (
     fmt,
@@ -67,6 +68,9 @@ def load_context(results: Results, assets: Assets, *, config: dict, runs: list[d
     layout = results.layout
     summary = results.csv(layout.top("summary.csv"))
     roofline = results.json(layout.machine("roofline.json"))
+    # What the results were made from and on (rules/provenance.smk); none in fabricated results.
+    run_json = os.path.normpath(layout.top("run.json"))
+    run = provenance.headline(results.json(run_json)) if run_json in results.declared else None
     archs = architectures(config)
     *others, last = [frameworks.get(fw).label for fw in config["frameworks"]]
     labels = f"{', '.join(others)} and {last}" if others else last
@@ -101,6 +105,7 @@ def load_context(results: Results, assets: Assets, *, config: dict, runs: list[d
             idiomatic=config["bench"]["idiomatic"],
         ),
         "environment": environment_section(results.json(layout.machine("environment.json"))),
+        "run": run,
     }
 
 
