@@ -12,8 +12,12 @@ min_version("9.0")
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 # Jobs too: an installed (pip install -e) mlpcompare's path would otherwise precede the ones
 # Snakemake adds, and a copy of the workflow would run the installed checkout's code.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")])
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(
+            None, [os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")]
+        )
+    )
 )
 
 from mlpcompare import config_size

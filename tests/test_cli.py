@@ -128,3 +128,21 @@ def test_the_installed_command_runs():
     shown = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
     for command in ("run", "resume", "bench", "study", "report", "compare", "pack"):
         assert command in shown.stdout
+
+
+def test_the_config_files_a_command_names_are_found():
+    command = ["snakemake", "--configfile", "a.yaml", "b.yaml", "-n", "--configfile=c.yaml"]
+    assert cli.config_files(command) == ["a.yaml", "b.yaml", "c.yaml"]
+    assert cli.config_files(["snakemake", "--config", "seeds=[0]", "x.yaml"]) == []
+
+
+def test_a_config_nested_too_deep_for_snakemakes_reader_is_one_line(calls, tmp_path, capsys):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 2000 + "]" * 2000 + "\n")  # Snakemake's reader: RecursionError
+    assert cli.main(["run", "--configfile", str(deep)]) == cli.BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("mlpcompare: error: config error:") and "nests deeper" in err
+    assert err.count("\n") == 1 and not calls  # refused before Snakemake starts
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("seeds: [0]\n")
+    assert cli.main(["run", "--configfile", str(fine)]) == 0 and len(calls) == 1

@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mlpcompare import logs
+from mlpcompare import config_size, logs
 from mlpcompare.layout import RESULTS
 
 # What `make run` passes to Snakemake (Makefile); tests/test_cli.py keeps the two in step.
@@ -62,10 +62,32 @@ def snakemake_command(*args: str) -> list[str]:
     return [snakemake_executable(), *CORES, *args]
 
 
+def config_files(command: list[str]) -> list[str]:
+    """The files a command line passes with ``--configfile``/``--configfiles`` (one or more
+    values each, or ``--configfile=PATH``)."""
+    files, taking = [], False
+    for arg in command:
+        name, _, value = arg.partition("=")
+        if name in ("--configfile", "--configfiles"):
+            taking = not value
+            files += [value] if value else []
+        elif arg.startswith("-"):
+            taking = False
+        elif taking:
+            files.append(arg)
+    return files
+
+
 def call(command: list[str], env: dict | None = None) -> int:
     """Run ``command`` in the checkout (``env``: its environment, default this one's); its exit
-    status."""
-    return subprocess.run(command, cwd=checkout(), env=env).returncode
+    status. Each config file it names is sized first: Snakemake's own reader stops with a
+    traceback on one nested a few hundred levels deep, before the workflow can say anything."""
+    root = checkout()
+    for path in config_files(command):
+        problem = config_size.file_problem(root / path)
+        if problem:
+            raise logs.UserError(f"config error: {problem}")
+    return subprocess.run(command, cwd=root, env=env).returncode
 
 
 # --- the workflow -----------------------------------------------------------------------------
