@@ -24,7 +24,7 @@ import numpy as np
 VOLATILE = re.compile(
     r"(second|_s$|_s_|_ms|time|per_s|samples_per|ceiling|fraction|speedup|slowdown|rss|"
     r"latency|p50|p90|q1|q3|iqr|platform|environment|created|date|version|host|cpu|"
-    r"blas|install|mib|mb$|path|threads_used|gflops|flops|calls|repeats|rounds|spread)",
+    r"blas|install|mib|mb$|path|threads_used|gflops|flops|calls|repeats|rounds|spread|best_batch)",
     re.I,
 )
 # Files that are timings or provenance through and through (a benchmark's table, the machine's
