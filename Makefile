@@ -35,7 +35,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The MNIST comparison (every framework x 3 seeds, tuned and idiomatic), then its training
-# throughput table with roofline fractions and the test accuracy of each framework. PYTHONPATH: this checkout's package, ahead of any installed one.
+# throughput table with roofline fractions and the test accuracy of each framework.
+# PYTHONPATH: this checkout's package, ahead of any installed one.
 bench: $(STAMP)
 	$(BIN)/snakemake --cores 8 --config datasets='[mnist]' $(if $(MIRROR),mirror=$(MIRROR))
 	PYTHONPATH=src $(BIN)/python -m mlpcompare.aggregating.throughput_table results/throughput.csv results/summary.csv
@@ -46,7 +47,7 @@ memory: $(STAMP)
 	$(BIN)/python tools/measure_memory.py $(if $(MIRROR),--mirror $(MIRROR))
 
 # The workflow through a real single-node SLURM with fake GPUs (profiles/slurm). Needs root and
-# apt-get: installs and starts munge and SLURM, and stops them again (README: Running on a SLURM cluster).
+# apt-get: installs and starts munge and SLURM, and stops them again (docs/cluster-and-gpu.md).
 test-cluster: $(STAMP)
 	SNAKEMAKE=$(BIN)/snakemake bash tests/cluster/run.sh
 
