@@ -1,6 +1,26 @@
 # Two commands set up a fresh machine: `make run` and `make test`. Both reuse .venv.
 PYTHON ?= python3.11
+
+# DEVICE=cuda (make run DEVICE=cuda, make test DEVICE=cuda, ...): the GPU set-up, in a venv of its
+# own, .venv-cuda, from requirements-cuda.txt (the CUDA builds of PyTorch, TensorFlow and JAX;
+# Linux x86_64 with an NVIDIA driver), and the workflow with device=cuda (docs/installation.md).
+# Its own venv: tensorflow-cpu and tensorflow cannot share one, and a venv switched between the
+# two sets would be neither. The package goes in with --no-deps there, as its declared
+# dependencies are requirements.txt's, tensorflow-cpu included.
+DEVICE ?=
+ifeq ($(DEVICE),cuda)
+VENV := .venv-cuda
+REQUIREMENTS := requirements-cuda.txt
+CONSTRAINTS := constraints.txt constraints-cuda.txt
+PACKAGE_FLAGS := --no-deps
+DEVICE_CONFIG := device=cuda
+else ifeq ($(DEVICE),)
 VENV := .venv
+REQUIREMENTS := requirements.txt
+CONSTRAINTS := constraints.txt
+else
+$(error DEVICE is cuda or unset (the CPU set-up), not '$(DEVICE)')
+endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -9,21 +29,21 @@ STAMP := $(VENV)/.installed
 # way); `mirror=` with nothing after it would be an empty string, which the schema refuses.
 MIRROR ?= $(firstword $(wildcard ../shared/datasets))
 
-.PHONY: run resume test bench memory test-cluster lint clean
+.PHONY: run resume test bench findings memory test-cluster lint clean
 
 # Reinstall only when a requirements file, constraints.txt (every transitive pin) or pyproject.toml
 # changed. Then the package, editable, for the `mlpcompare` command (docs/command.md); its pins
 # are those just installed, and --no-build-isolation builds it with the venv's own setuptools
 # (no download). The workflow still imports src/mlpcompare from its own checkout
 # (rules/common.smk), pytest likewise (pyproject.toml).
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+$(STAMP): $(REQUIREMENTS) requirements-dev.txt $(CONSTRAINTS) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
-	$(BIN)/python -m pip install --quiet --no-build-isolation -e . -c constraints.txt
+	$(BIN)/python -m pip install --quiet -r $(REQUIREMENTS) -r requirements-dev.txt $(addprefix -c ,$(CONSTRAINTS))
+	$(BIN)/python -m pip install --quiet --no-build-isolation $(PACKAGE_FLAGS) -e . -c constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/snakemake --cores 8
+	$(BIN)/snakemake --cores 8 $(if $(DEVICE_CONFIG),--config $(DEVICE_CONFIG))
 
 # After a hard stop (power loss, the OOM killer, SIGKILL): unlock, but only when no Snakemake
 # process still runs here, then rerun the cut-off jobs and the rest (docs/troubleshooting.md).
@@ -38,8 +58,15 @@ test: $(STAMP)
 # throughput table with roofline fractions and the test accuracy of each framework.
 # PYTHONPATH: this checkout's package, ahead of any installed one.
 bench: $(STAMP)
-	$(BIN)/snakemake --cores 8 --config datasets='[mnist]' $(if $(MIRROR),mirror=$(MIRROR))
+	$(BIN)/snakemake --cores 8 --config datasets='[mnist]' $(DEVICE_CONFIG) $(if $(MIRROR),mirror=$(MIRROR))
 	PYTHONPATH=src $(BIN)/python -m mlpcompare.aggregating.throughput_table results/throughput.csv results/summary.csv
+
+# docs/findings.md from the studies' tables: each finished study under results/studies/ copied
+# into docs/findings/, the best recipe chosen on validation accuracy, then the page written from
+# the committed files (docs/studies.md). Forced: seconds of work, and the copies must follow the
+# results even where Snakemake's records of them are from another checkout.
+findings: $(STAMP)
+	$(BIN)/snakemake --cores 1 findings --forcerun findings_tables findings_page
 
 # Each framework's peak memory while training MNIST at three sizes, beside the start-up estimate
 # (docs/memory.csv, read by tests/test_limits.py; docs/troubleshooting.md). Minutes of CPU.

@@ -14,6 +14,7 @@ include: "rules/aggregate.smk"
 include: "rules/provenance.smk"
 include: "rules/report.smk"
 include: "rules/studies.smk"
+include: "rules/findings.smk"
 
 
 rule all:

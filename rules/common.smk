@@ -36,6 +36,8 @@ from mlpcompare.training import limits
 from mlpcompare.data import IDX_FILES, REMOTE, SYNTHETIC
 from mlpcompare.layout import RESULTS
 from mlpcompare.layout import STUDY_RESULTS
+from mlpcompare import findings
+from mlpcompare.findings import collect
 
 # What a hard stop leaves (a lock, incomplete outputs) makes Snakemake stop with a message that
 # names neither the safe order of --unlock and --rerun-incomplete nor `make resume`: say it first.
@@ -266,6 +268,7 @@ def framework_sources(wildcards):
 def all_targets():
     """The main comparison's files (config `comparison`) and every study's report."""
     targets = [STUDY_RESULTS.report(name) for name in STUDIES]
+    targets += [STUDY_RESULTS.provenance(name) for name in STUDIES]
     if config["comparison"]:
         targets += comparison_targets()
     return targets
@@ -315,6 +318,11 @@ def cuda_settings():
         if cuda:
             found.append(f"study {name} runs variant {cuda[0]} with device: cuda")
     return found
+
+
+# The committed copies of the studies' tables that docs/findings.md is written from
+# (rules/findings.smk).
+FINDINGS = "docs/findings"
 
 
 # --- Studies (rules/studies.smk) ---

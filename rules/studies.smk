@@ -8,6 +8,7 @@ localrules:
     study_init,
     study_tables,
     study_report,
+    study_provenance,
 
 
 wildcard_constraints:
@@ -103,6 +104,7 @@ rule study_report:
         template=repo_file("report/templates/study.html.j2"),
         style=repo_file("report/style.css"),
         registry=repo_file("src/mlpcompare/frameworks/frameworks.yaml"),
+        references=repo_file("report/references.yaml"),
         code=code("study_report.py"),
     output:
         **{
@@ -123,3 +125,24 @@ rule study_report:
         seeds=SEEDS,
     script:
         "../scripts/study_report.py"
+
+
+# results/studies/{study}/run.json: the commit, config, packages and machine of the study's
+# tables (mlpcompare.measuring.provenance), made after them; the findings page names them.
+rule study_provenance:
+    input:
+        summary=STUDY_RESULTS.table("{study}", "summary"),
+        code=code("provenance.py"),
+    output:
+        STUDY_RESULTS.provenance("{study}"),
+    log:
+        "logs/studies/{study}/provenance.log",
+    conda:
+        "../envs/base.yaml"
+    params:
+        config=lambda wildcards: {
+            **COMPARISON_CONFIG,
+            "studies": {wildcards.study: config["studies"][wildcards.study]},
+        },
+    script:
+        "../scripts/provenance.py"

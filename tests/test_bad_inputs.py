@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_workflow, snakemake
+from dry_runs import DryRun, dry_run_all
 
 from mlpcompare import config, io
 
@@ -35,6 +36,14 @@ def workdir(tmp_path):
     copy_workflow(tmp_path)
     (tmp_path / "tiny.yaml").write_text(TINY)
     return tmp_path
+
+
+def fresh_copy(tmp_path_factory) -> Path:
+    """What :func:`workdir` gives, for a module-scoped fixture."""
+    folder = tmp_path_factory.mktemp("case")
+    copy_workflow(folder)
+    (folder / "tiny.yaml").write_text(TINY)
+    return folder
 
 
 def outputs(workdir):
@@ -110,21 +119,37 @@ CONFIG_CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def config_mistakes(tmp_path_factory) -> dict[str, DryRun]:
+    """Each of :data:`CONFIG_CASES` run (not dry), each in a fresh copy of the workflow, one
+    after another in one process (tests/dry_runs.py)."""
+    runs = {
+        case: DryRun(("--cores", "1", "--configfile", "tiny.yaml", "--config", *args), dry=False,
+                     workdir=fresh_copy(tmp_path_factory))
+        for case, (args, _) in CONFIG_CASES.items()
+    }  # fmt: skip
+    scratch = tmp_path_factory.mktemp("config-mistakes-runs")
+    dry_run_all(scratch, list(runs.values()), scratch)
+    return runs
+
+
 @pytest.mark.parametrize("case", list(CONFIG_CASES))
-def test_config_mistakes_stop_before_any_job(workdir, case):
-    args, message = CONFIG_CASES[case]
-    run = snakemake(workdir, "--cores", "1", "--configfile", "tiny.yaml", "--config", *args)
+def test_config_mistakes_stop_before_any_job(config_mistakes, case):
+    _, message = CONFIG_CASES[case]
+    run = config_mistakes[case]
     assert_fails_with(run, message)
-    assert outputs(workdir) == []
-    assert not (workdir / "logs").exists()
+    assert outputs(run.workdir) == []
+    assert not (run.workdir / "logs").exists()
+
+
+def mnist_args(mirror) -> tuple[str, ...]:
+    # the target comes first: everything after --config is read as key=value
+    return ("results/mnist/data/split.npz", "--cores", "1", "--configfile", "tiny.yaml",
+            "--config", "datasets=[mnist]", f"mirror={mirror}")  # fmt: skip
 
 
 def run_mnist(workdir, mirror):
-    # the target comes first: everything after --config is read as key=value
-    return snakemake(
-        workdir, "results/mnist/data/split.npz", "--cores", "1", "--configfile", "tiny.yaml",
-        "--config", "datasets=[mnist]", f"mirror={mirror}",
-    )  # fmt: skip
+    return snakemake(workdir, *mnist_args(mirror))
 
 
 def test_missing_mirror_folder(workdir):
@@ -141,17 +166,36 @@ def corrupted_mirror(workdir, mirror, name, mangle):
     return bad
 
 
-@pytest.mark.parametrize(
-    "how,mangle",
-    [
-        ("truncated", lambda raw: raw[: len(raw) // 2]),
-        ("one flipped byte", lambda raw: raw[:50] + bytes([raw[50] ^ 1]) + raw[51:]),
-        ("not gzip at all", lambda raw: b"<html>404 Not Found</html>"),
-    ],
-)
-def test_corrupted_archive_is_caught_by_its_checksum(workdir, mirror, how, mangle):
-    bad = corrupted_mirror(workdir, mirror, "t10k-images-idx3-ubyte.gz", mangle)
-    run = run_mnist(workdir, bad)
+CORRUPTIONS = {
+    "truncated": lambda raw: raw[: len(raw) // 2],
+    "one flipped byte": lambda raw: raw[:50] + bytes([raw[50] ^ 1]) + raw[51:],
+    "not gzip at all": lambda raw: b"<html>404 Not Found</html>",
+}
+
+
+@pytest.fixture(scope="module")
+def mirror_runs(mirror, tmp_path_factory) -> dict[str, DryRun]:
+    """The MNIST runs of the tests below (not dry), each case in a fresh copy of the workflow,
+    one after another in one process (tests/dry_runs.py): the test images corrupted each way
+    of :data:`CORRUPTIONS`; then, in one copy, the training labels cut short ("fix: bad") and
+    the same run from the good mirror ("fix: good")."""
+    runs = {}
+    for how, mangle in CORRUPTIONS.items():
+        folder = fresh_copy(tmp_path_factory)
+        bad = corrupted_mirror(folder, mirror, "t10k-images-idx3-ubyte.gz", mangle)
+        runs[how] = DryRun(mnist_args(bad), dry=False, workdir=folder)
+    folder = fresh_copy(tmp_path_factory)
+    bad = corrupted_mirror(folder, mirror, "train-labels-idx1-ubyte.gz", lambda raw: raw[:-10])
+    runs["fix: bad"] = DryRun(mnist_args(bad), dry=False, workdir=folder)
+    runs["fix: good"] = DryRun(mnist_args(mirror), dry=False, workdir=folder)
+    scratch = tmp_path_factory.mktemp("mirror-runs")
+    dry_run_all(scratch, list(runs.values()), scratch)
+    return runs
+
+
+@pytest.mark.parametrize("how", list(CORRUPTIONS))
+def test_corrupted_archive_is_caught_by_its_checksum(mirror_runs, how):
+    run, workdir = mirror_runs[how], mirror_runs[how].workdir
     assert_fails_with(run, "error: checksum mismatch for")
     line = next(ln for ln in (run.stdout + run.stderr).splitlines() if "checksum mismatch" in ln)
     assert "t10k-images-idx3-ubyte.gz" in line
@@ -171,12 +215,11 @@ def test_batch_larger_than_training_set(workdir):
     assert not list((workdir / "results" / "xor").rglob("train.json"))
 
 
-def test_fixing_the_input_then_rerunning_completes(workdir, mirror):
-    bad = corrupted_mirror(workdir, mirror, "train-labels-idx1-ubyte.gz", lambda raw: raw[:-10])
-    assert run_mnist(workdir, bad).returncode != 0
-    fixed = run_mnist(workdir, mirror)
+def test_fixing_the_input_then_rerunning_completes(mirror_runs):
+    assert mirror_runs["fix: bad"].returncode != 0
+    fixed = mirror_runs["fix: good"]
     assert fixed.returncode == 0, fixed.stderr[-2000:]
-    assert (workdir / "results" / "mnist" / "data" / "split.npz").is_file()
+    assert (fixed.workdir / "results" / "mnist" / "data" / "split.npz").is_file()
 
 
 @pytest.mark.skipif(config.nvidia_gpu_visible(), reason="this machine has a GPU")
@@ -202,7 +245,10 @@ def test_absurd_learning_rate_finishes_with_the_framework_marked_diverged(workdi
 
 def test_sigterm_mid_training_leaves_nothing_a_rerun_would_trust(workdir):
     exe = Path(sys.executable).with_name("snakemake")
-    args = [str(exe), "--cores", "1", "--configfile", "tiny.yaml", "--config",
+    run_dir = workdir / "results" / "digits" / "mlp-16" / "numpy" / "seed0"
+    # the training job's own output as the target: the data it needs, not the whole workflow
+    args = [str(exe), str((run_dir / "train.json").relative_to(workdir)), "--cores", "1",
+            "--configfile", "tiny.yaml", "--config",
             "frameworks=[numpy]", "training={epochs: 10000, patience: 0}"]  # fmt: skip
     job = subprocess.Popen(args, cwd=workdir, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -213,7 +259,6 @@ def test_sigterm_mid_training_leaves_nothing_a_rerun_would_trust(workdir):
         time.sleep(0.2)
     os.killpg(job.pid, signal.SIGTERM)  # what a scheduler or Ctrl-C sends
     assert job.wait(timeout=60) != 0
-    run_dir = workdir / "results" / "digits" / "mlp-16" / "numpy" / "seed0"
     left = sorted(p.name for p in run_dir.iterdir()) if run_dir.exists() else []
     assert left == [], left
     again = snakemake(workdir, "-n", "--configfile", "tiny.yaml", "--config", "frameworks=[numpy]")

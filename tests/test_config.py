@@ -3,10 +3,12 @@
 import copy
 import os
 import re
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, copy_workflow, snakemake
+from conftest import ROOT, copy_workflow, job_counts, snakemake
+from dry_runs import DryRun, dry_run_all
 
 from mlpcompare import config as cfg
 
@@ -98,38 +100,63 @@ def test_idiomatic_seeds_is_a_count_or_all():
     assert problems_with(bench__idiomatic_seeds=0) != []
 
 
-def job_stats(workdir, *args) -> dict[str, int]:
+# The dry runs of the default config the tests below look at (a copy of the workflow each, as a
+# user's fresh clone has it): name -> Snakemake's arguments after -n.
+DEFAULT_DRY_RUNS = {
+    "default": (),
+    "idiomatic off": ("--config", "bench={idiomatic: false}"),
+    "idiomatic seeds 2": ("--config", "bench={idiomatic_seeds: 2}"),
+    "idiomatic seeds all": ("--config", "bench={idiomatic_seeds: null}"),
+    "partial configfile": ("--configfile", "small.yaml", "--quiet", "rules"),
+    "partial configfile summary": ("--configfile", "small.yaml", "--summary"),
+}
+
+
+@pytest.fixture(scope="module")
+def default_workdir(tmp_path_factory) -> Path:
+    """A fresh copy of the workflow, with a partial config file (small.yaml)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("config-wf"))
+    (workdir / "small.yaml").write_text("seeds: [5]\ntraining: {epochs: 2}\n")
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def default_dry_runs(default_workdir, tmp_path_factory) -> dict[str, DryRun]:
+    """:data:`DEFAULT_DRY_RUNS` in :func:`default_workdir`, in one process (tests/dry_runs.py):
+    each of them as a `snakemake -n` on its own would run it."""
+    runs = {name: DryRun(args) for name, args in DEFAULT_DRY_RUNS.items()}
+    dry_run_all(default_workdir, list(runs.values()), tmp_path_factory.mktemp("config-dry-runs"))
+    return runs
+
+
+def job_stats(run: DryRun) -> dict[str, int]:
     """Rule -> planned job count of a dry run (Snakemake's job stats table)."""
-    run = snakemake(workdir, "-n", *args)
-    assert run.returncode == 0, run.stderr[-2000:]
-    table = (run.stdout + run.stderr).split("Job stats:")[1].split("total")[0]
-    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, re.M)}
+    assert run.code == 0, run.output[-2000:]
+    assert "Job stats:" in run.output, run.output[-2000:]
+    return job_counts(run.output)
 
 
 @pytest.mark.slow
-def test_idiomatic_jobs_are_planned_only_when_switched_on(tmp_path):
-    copy_workflow(tmp_path)
-    planned = job_stats(tmp_path)
+def test_idiomatic_jobs_are_planned_only_when_switched_on(default_dry_runs):
+    planned = job_stats(default_dry_runs["default"])
     for fw in ("numpy", "torch", "keras"):
         assert planned[f"train_idiomatic_{fw}"] == 1  # one job per framework covers every seed
     assert planned["throughput"] == planned["idiomatic"] == 1  # idiomatic.csv
-    off = job_stats(tmp_path, "--config", "bench={idiomatic: false}")
+    off = job_stats(default_dry_runs["idiomatic off"])
     assert not [rule for rule in off if "idiomatic" in rule]  # the table too
     assert off["throughput"] == 1 and off["evaluate_numpy"] == planned["evaluate_numpy"] == 1
 
 
 @pytest.mark.slow
-def test_the_idiomatic_variant_trains_the_first_idiomatic_seeds(tmp_path):
-    copy_workflow(tmp_path)
+def test_the_idiomatic_variant_trains_the_first_idiomatic_seeds(default_dry_runs):
+    def seeds(name: str) -> set[str]:
+        run = default_dry_runs[name]
+        assert run.code == 0, run.output[-2000:]
+        return set(re.findall(r"numpy/idiomatic/seed(\d+)/train\.json", run.output))
 
-    def seeds(*args) -> set[str]:
-        run = snakemake(tmp_path, "-n", *args)
-        assert run.returncode == 0, run.stderr[-2000:]
-        return set(re.findall(r"numpy/idiomatic/seed(\d+)/train\.json", run.stdout + run.stderr))
-
-    assert seeds() == {"0"}
-    assert seeds("--config", "bench={idiomatic_seeds: 2}") == {"0", "1"}
-    assert seeds("--config", "bench={idiomatic_seeds: null}") == {"0", "1", "2"}
+    assert seeds("default") == {"0"}
+    assert seeds("idiomatic seeds 2") == {"0", "1"}
+    assert seeds("idiomatic seeds all") == {"0", "1", "2"}
 
 
 @pytest.mark.slow
@@ -147,14 +174,12 @@ def test_snakemake_stops_before_any_job_with_one_line_per_problem(tmp_path):
 
 
 @pytest.mark.slow
-def test_partial_configfile_keeps_defaults_for_the_rest(tmp_path):
-    copy_workflow(tmp_path)
-    (tmp_path / "small.yaml").write_text("seeds: [5]\ntraining: {epochs: 2}\n")
-    run = snakemake(tmp_path, "-n", "--configfile", "small.yaml", "--quiet", "rules")
-    assert run.returncode == 0, run.stderr
-    listed = snakemake(tmp_path, "-n", "--configfile", "small.yaml", "--summary")
+def test_partial_configfile_keeps_defaults_for_the_rest(default_dry_runs, default_workdir):
+    run = default_dry_runs["partial configfile"]
+    assert run.code == 0, run.stderr
+    listed = default_dry_runs["partial configfile summary"]
     assert "seed5/train.json" in listed.stdout and "seed0" not in listed.stdout
-    assert os.path.exists(tmp_path / "config.yaml")
+    assert os.path.exists(default_workdir / "config.yaml")
 
 
 def test_command_line_strings_are_coerced_to_the_types_the_schema_expects():

@@ -85,3 +85,16 @@ def test_the_optimizer_comment_names_every_optimizer():
     enum = SCHEMA["$defs"]["training"]["properties"]["optimizer"]["enum"]
     comment = line_setting(("training", "optimizer")).partition("#")[2]
     assert sorted(o.strip() for o in comment.split("|")) == sorted(enum)
+
+
+def test_init_is_he_normal_when_absent_and_the_schema_fills_no_default():
+    # A filled default would change the init and training rules' params and rerun every
+    # finished run; absent means he-normal, the weights every run so far started from.
+    from mlpcompare import initialisation
+
+    entry = SCHEMA["properties"]["architectures"]["additionalProperties"]["properties"]["init"]
+    assert "default" not in entry
+    assert entry["enum"] == list(initialisation.SCHEMES)
+    config = yaml.safe_load(CONFIG_TEXT)
+    assert all("init" not in arch for arch in config["architectures"].values())
+    assert initialisation.scheme_of(next(iter(config["architectures"].values()))) == "he-normal"

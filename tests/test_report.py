@@ -10,7 +10,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, edited, planned_jobs, snakemake
+from conftest import ROOT, snakemake
+from dry_runs import DryRun, dry_run_all
 from fake_results import ASSETS, config, every_file, render, write_results
 from test_report_browser import assert_renders_cleanly, chromium, inspect  # noqa: F401
 
@@ -338,27 +339,46 @@ def test_workflow_report_in_chromium(tiny_run, chromium):  # noqa: F811 - the fi
     assert_renders_cleanly(check, n_images=3 + len(figures.FIGURES))
 
 
-@pytest.mark.slow
-def test_editing_the_template_or_the_stylesheet_rerenders_only_the_report(tiny_run):
-    for path, line in ((tiny_run / TEMPLATE.relative_to(ROOT), "{# edited #}\n"),
-                       (tiny_run / STYLE.relative_to(ROOT), "/* edited */\n")):  # fmt: skip
-        with edited(path, line):
-            assert planned_jobs(tiny_run) == {"report": 1, "all": 1}
-    assert planned_jobs(tiny_run) == {}
+FIGURES_ONLY = {"plots": 1, "report": 1, "all": 1}
+# The edits the two tests below make to the tiny run, each alone, and the plan each must give.
+REPORT_EDITS = {
+    TEMPLATE.relative_to(ROOT): ("{# edited #}\n", {"report": 1, "all": 1}),
+    STYLE.relative_to(ROOT): ("/* edited */\n", {"report": 1, "all": 1}),
+}
+PLOT_CODE_EDITS = {
+    Path("scripts/plots.py"): ("# edited\n", FIGURES_ONLY),
+    # the eda job runs the figure registry too, which names every drawing module
+    Path("src/mlpcompare/presenting/plots.py"): ("# edited\n", {"eda": 1, **FIGURES_ONLY}),
+    Path("src/mlpcompare/presenting/perf_plots.py"): ("# edited\n", {"eda": 1, **FIGURES_ONLY}),
+}
+
+
+@pytest.fixture(scope="module")
+def edit_plans(tiny_run, tmp_path_factory) -> dict[Path | None, DryRun]:
+    """The tiny run's dry run after each edit above (None: after them all, undone), in one
+    process (tests/dry_runs.py), every edit undone after its run."""
+    tiny = ("--configfile", "tiny.yaml")
+    runs = {
+        relative: DryRun(tiny, ((tiny_run / relative, line),))
+        for relative, (line, _) in {**REPORT_EDITS, **PLOT_CODE_EDITS}.items()
+    }
+    runs[None] = DryRun(tiny)
+    dry_run_all(tiny_run, list(runs.values()), tmp_path_factory.mktemp("report-edits"))
+    return runs
 
 
 @pytest.mark.slow
-def test_editing_plot_code_reruns_the_figures_and_the_report_only(tiny_run):
-    figures_only = {"plots": 1, "report": 1, "all": 1}
-    for relative, planned in (
-        ("scripts/plots.py", figures_only),
-        # the eda job runs the figure registry too, which names every drawing module
-        ("src/mlpcompare/presenting/plots.py", {"eda": 1, **figures_only}),
-        ("src/mlpcompare/presenting/perf_plots.py", {"eda": 1, **figures_only}),
-    ):
-        with edited(tiny_run / relative, "# edited\n"):
-            assert planned_jobs(tiny_run) == planned, relative
-    assert planned_jobs(tiny_run) == {}
+def test_editing_the_template_or_the_stylesheet_rerenders_only_the_report(edit_plans):
+    for relative, (_, planned) in REPORT_EDITS.items():
+        assert edit_plans[relative].jobs() == planned, relative
+    assert edit_plans[None].jobs() == {}
+
+
+@pytest.mark.slow
+def test_editing_plot_code_reruns_the_figures_and_the_report_only(edit_plans):
+    for relative, (_, planned) in PLOT_CODE_EDITS.items():
+        assert edit_plans[relative].jobs() == planned, relative
+    assert edit_plans[None].jobs() == {}
 
 
 @pytest.mark.slow

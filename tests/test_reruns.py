@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import copy_workflow, edited, planned_jobs, snakemake
+from conftest import copy_workflow, planned_jobs, snakemake
+from dry_runs import DryRun, dry_run_all
 
 from mlpcompare import frameworks
 
@@ -19,16 +20,50 @@ def framework_jobs(planned: dict[str, int], framework: str) -> dict[str, int]:
     return {rule: n for rule, n in planned.items() if rule.rsplit("_", 1)[-1] == framework}
 
 
-def test_a_finished_run_has_nothing_to_do(tiny_run):
-    assert planned_jobs(tiny_run) == {}
+SETTINGS = (
+    "mirror=/somewhere/else",  # where a checksummed file comes from
+    "synthetic={n_samples: 500, noise: 0.3}",  # only xor and circles
+    "frameworks=[numpy, torch]",  # a subset: nothing new to make
+)
 
 
-@pytest.mark.parametrize("framework", frameworks.NAMES)
-def test_editing_a_frameworks_module_reruns_its_jobs_and_their_dependants_only(tiny_run, framework):
+def framework_module(tiny_run: Path, framework: str) -> Path:
+    """A module of ``framework``'s own code in ``tiny_run`` (its model, where it is a package)."""
     module = Path(frameworks.get(framework).sources[0])
-    edit = module / "model.py" if (tiny_run / module).is_dir() else module
-    with edited(tiny_run / edit, "# edited\n"):
-        planned = planned_jobs(tiny_run)
+    return tiny_run / (module / "model.py" if (tiny_run / module).is_dir() else module)
+
+
+@pytest.fixture(scope="module")
+def plans(tiny_run, tmp_path_factory) -> dict[tuple[str, str], DryRun]:
+    """The dry runs of the tiny run after each edit or setting the tests below look at, in one
+    process (tests/dry_runs.py), every edit undone after its run; each test reads its plan.
+    Keys: ("finished", ""), ("framework", name), ("shared", ""), ("setting", text),
+    ("test_fraction", "")."""
+    tiny = ("--configfile", "tiny.yaml")
+    runs = {("finished", ""): DryRun(tiny)}
+    for name in frameworks.NAMES:
+        runs["framework", name] = DryRun(tiny, ((framework_module(tiny_run, name), "# edited\n"),))
+    loop = tiny_run / "src/mlpcompare/training/loop.py"
+    runs["shared", ""] = DryRun(tiny, ((loop, "# edited\n"),))
+    for setting in SETTINGS:
+        runs["setting", setting] = DryRun((*tiny, "--config", setting))
+    runs["test_fraction", ""] = DryRun((*tiny, "--config", "split={test_fraction: 0.25}"))
+    dry_run_all(tiny_run, list(runs.values()), tmp_path_factory.mktemp("reruns"))
+    return runs
+
+
+def test_a_finished_run_has_nothing_to_do(plans):
+    assert plans["finished", ""].jobs() == {}
+
+
+# Not named `framework`: a test with that parameter may run in a child pytest of its own
+# (conftest.py), which would make a tiny run of its own for one dry run; nothing here imports one.
+@pytest.mark.parametrize("edited_framework", frameworks.NAMES)
+def test_editing_a_frameworks_module_reruns_its_jobs_and_their_dependants_only(
+    plans, edited_framework
+):
+    framework = edited_framework
+    planned = plans["framework", framework].jobs()
     assert {f"{rule}_{framework}" for rule in FRAMEWORK_RULES} <= set(planned)
     assert planned[f"train_{framework}"] == 2  # both seeds
     for other in frameworks.NAMES:
@@ -38,28 +73,20 @@ def test_editing_a_frameworks_module_reruns_its_jobs_and_their_dependants_only(t
     assert {"tables", "summary", "plots", "report"} <= set(planned)  # the dependants
 
 
-def test_editing_shared_code_reruns_every_framework(tiny_run):
-    with edited(tiny_run / "src/mlpcompare/training/loop.py", "# edited\n"):
-        planned = planned_jobs(tiny_run)
+def test_editing_shared_code_reruns_every_framework(plans):
+    planned = plans["shared", ""].jobs()
     assert all(planned.get(f"train_{fw}") == 2 for fw in frameworks.NAMES)
     assert "split" not in planned and "eda" not in planned
 
 
-@pytest.mark.parametrize(
-    "setting",
-    [
-        "mirror=/somewhere/else",  # where a checksummed file comes from
-        "synthetic={n_samples: 500, noise: 0.3}",  # only xor and circles
-        "frameworks=[numpy, torch]",  # a subset: nothing new to make
-    ],
-)
-def test_settings_the_outputs_do_not_depend_on_rerun_nothing(tiny_run, setting):
-    planned = planned_jobs(tiny_run, "--config", setting)
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_settings_the_outputs_do_not_depend_on_rerun_nothing(plans, setting):
+    planned = plans["setting", setting].jobs()
     assert {r for r in planned if r.startswith(("train_", "evaluate_", "split"))} == set()
 
 
-def test_the_test_fraction_resplits_a_set_without_an_official_test_set(tiny_run):
-    planned = planned_jobs(tiny_run, "--config", "split={test_fraction: 0.25}")
+def test_the_test_fraction_resplits_a_set_without_an_official_test_set(plans):
+    planned = plans["test_fraction", ""].jobs()
     assert planned.get("split") == 1
 
 

@@ -1,10 +1,12 @@
 """The GPU path of every GPU-capable framework, once, on a machine that has no Snakemake.
 
-On a GPU machine with the project installed, the workflow itself runs the GPU path:
-``snakemake --cores 8 --config device=cuda``. The GPU machine this project is lent for a few
-minutes (docs/performance.md, "On a GPU") has PyTorch and JAX built for CUDA, but neither
-Snakemake nor TensorFlow, and nothing can be installed there. So this script calls the functions
-the rules call, one fresh process per framework and part, as the workflow's jobs are:
+On a GPU machine with the project installed (``make run DEVICE=cuda``), the workflow itself runs
+the GPU path: ``snakemake --cores 8 --config device=cuda``. The GPU machine this project is lent
+for a few minutes (docs/performance.md, "On a GPU") has PyTorch and JAX built for CUDA, but
+neither Snakemake nor TensorFlow, and no network; tools/gpu_workflow.sh carries Snakemake there
+as wheels and runs the workflow itself (docs/cluster-and-gpu.md, "GPU figures"). This script
+needs nothing carried: it calls the functions the rules call, one fresh process per framework
+and part, as the workflow's jobs are:
 
 * ``parity``: from the same weights and batches, two Adam steps on the GPU against the NumPy
   reference on the CPU and the framework on the CPU (tests/test_parity.py's check, on the device).

@@ -214,6 +214,11 @@ def main(argv: list[str] | None = None) -> None:
     else:
         threads = args.threads or shipped_config()["threads"]
         rows = measure(args.mirror, args.frameworks, threads)
+        # Measuring some frameworks replaces their rows and keeps the others' (registry order).
+        if args.out.is_file():
+            kept = [r for r in io.read_csv(args.out) if r["framework"] not in args.frameworks]
+            order = list(REGISTRY)
+            rows = sorted(kept + rows, key=lambda r: order.index(r["framework"]))
     with open(args.out, "w", newline="") as fh:
         writer = csv.DictWriter(fh, COLUMNS)
         writer.writeheader()

@@ -164,7 +164,8 @@ def producer(path: str | os.PathLike, root: str = RESULTS.root) -> str | None:
 def _study_producer(parts: tuple[str, ...]) -> str | None:
     """The rule that writes a study's file: ``{study}/...`` (see :class:`StudyLayout`)."""
     if len(parts) == 2:
-        return "study_report" if parts[1] == "report.html" else "study_tables"
+        named = {"report.html": "study_report", "run.json": "study_provenance"}
+        return named.get(parts[1], "study_tables")
     if len(parts) == 3:
         return "study_report" if parts[1] == "plots" else None
     if len(parts) == 4 and parts[2] == "init":
@@ -207,6 +208,10 @@ class StudyLayout:
 
     def report(self, study: str) -> str:
         return self._path(study, "report.html")
+
+    def provenance(self, study: str) -> str:
+        """The study's run.json: commit, config, packages and machine its tables came from."""
+        return self._path(study, "run.json")
 
 
 STUDY_RESULTS = StudyLayout()

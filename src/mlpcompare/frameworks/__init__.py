@@ -105,6 +105,13 @@ NAMES: tuple[str, ...] = tuple(REGISTRY)
 GPU_CAPABLE: tuple[str, ...] = tuple(name for name, fw in REGISTRY.items() if fw.gpu)
 
 
+def python_name(name: str) -> str:
+    """``name`` as Python spells it in its package and test module: a registry name may hold a
+    hyphen (``keras-jax``, as in file names, wildcards and the config), an identifier may not
+    (``mlpcompare.frameworks.keras_jax``, ``tests/test_keras_jax_mlp.py``)."""
+    return name.replace("-", "_")
+
+
 def get(name: str) -> Framework:
     """The registry entry of ``name``; an unknown name lists the known ones."""
     try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from mlpcompare import config as cfg
 from mlpcompare import frameworks
 
-ARCH_KEYS = ("hidden", "activation", "dropout", "batch_norm")
+ARCH_KEYS = ("hidden", "activation", "dropout", "batch_norm", "init")
 SHAPE_KEYS = ("width", "depth")
 RUN_KEYS = ("device", "dataset")
 

@@ -16,7 +16,7 @@ import pandas as pd
 from mlpcompare import frameworks, io
 from mlpcompare.presenting.report import CONTENT_SECURITY_POLICY, environment_for
 from mlpcompare.presenting.report_files import Assets, png_uri
-from mlpcompare.studies import MEASURES
+from mlpcompare.studies import MEASURES, published
 from mlpcompare.studies.plots import FIGURES
 
 FIGURE_TITLES = {
@@ -93,8 +93,9 @@ def speed_sentences(axis: str, rows: pd.DataFrame, per_framework: bool) -> list[
     ]
 
 
-def sentences(effects: pd.DataFrame, study: dict, n_seeds: int) -> list[str]:
-    """What the study found, axis by axis, each sentence from one effects row."""
+def sentences(effects: pd.DataFrame, study: dict, n_seeds: int, speed: bool = True) -> list[str]:
+    """What the study found, axis by axis, each sentence from one effects row (``speed``:
+    with the training-speed ratios; the findings page leaves speed to ``make bench``)."""
     found = []
     for axis in study["axes"]:
         rows = effects[effects["axis"] == axis["name"]]
@@ -102,10 +103,12 @@ def sentences(effects: pd.DataFrame, study: dict, n_seeds: int) -> list[str]:
         measure = lambda name, table=pooled: table[table["measure"] == name]  # noqa: E731
         found.append(accuracy_sentence(axis["name"], measure("test_accuracy"), n_seeds))
         found.append(gap_sentence(axis["name"], measure("generalisation_gap")))
-        speed = rows[rows["measure"] == "samples_per_s"]
+        if not speed:
+            continue
+        rates = rows[rows["measure"] == "samples_per_s"]
         is_device = axis["name"] == "device"
         found += speed_sentences(
-            axis["name"], speed[speed["framework"] != "all"] if is_device else speed, is_device
+            axis["name"], rates[rates["framework"] != "all"] if is_device else rates, is_device
         )
     return [s for s in found if s]
 
@@ -140,7 +143,8 @@ def write_report(*, study: dict, seeds, tables: dict, figures: dict, assets: str
         "css": markupsafe.Markup(assets.css()),  # our own stylesheet: not escaped
         "study": study,
         "seeds": list(seeds),
-        "findings": sentences(effects, study, len(seeds)),
+        "findings": sentences(effects, study, len(seeds))
+        + published.sentences(study["name"], summary, assets.references),
         "figures": [
             {
                 "name": name,

@@ -21,10 +21,14 @@ from mlpcompare.measuring import roofline
 from mlpcompare.studies import MEASURES
 from mlpcompare.studies.runs import epochs_to_target
 
-# Measures compared as differences (points or epochs) and those compared as ratios.
-DIFFERENCES = ("test_accuracy", "generalisation_gap")
+# Measures compared as differences (points or epochs) and those compared as ratios. Validation
+# accuracy is there for choosing a recipe (mlpcompare.findings.choice), which never looks at test.
+DIFFERENCES = ("test_accuracy", "val_accuracy", "generalisation_gap")
 RATIOS = ("samples_per_s",)
-PERCENT = ("test_accuracy", "generalisation_gap", "f1_macro")
+PERCENT = ("test_accuracy", "val_accuracy", "generalisation_gap", "f1_macro")
+# Summarised beside the plotted MEASURES: validation accuracy (what a recipe is chosen on), the
+# epochs each run trained (early stopping included), macro F1 and the fraction of the ceiling.
+ALSO_SUMMARISED = ("val_accuracy", "epochs_run", "f1_macro", "roofline_fraction")
 
 
 def run_keys(study: dict, seeds) -> list[tuple[dict, str, int]]:
@@ -90,7 +94,7 @@ def summarise(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
         row = {"variant": variant, **group.iloc[0][axes].to_dict(), "framework": fw,
                "n_seeds": len(group), "n_diverged": int((group["status"] != "ok").sum())}  # fmt: skip
         row["arithmetic_intensity"] = group["arithmetic_intensity"].iloc[0]
-        for measure in (*MEASURES, "f1_macro", "roofline_fraction"):
+        for measure in (*MEASURES, *ALSO_SUMMARISED):
             values = [v for v in ok[measure].astype(float) if math.isfinite(v)]
             scale = 100.0 if measure in PERCENT else 1.0
             low, high = stats.t_interval(values)
@@ -113,14 +117,12 @@ def effects(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
         reference = axis["labels"][0]
         base = ok[ok[axis["name"]] == reference].set_index(keys)
         for level in axis["labels"][1:]:
-            paired = pd.merge(
+            pairs = pd.merge(
                 ok[ok[axis["name"]] == level].set_index(keys), base,
                 left_index=True, right_index=True, suffixes=("", "_ref"),
             )  # fmt: skip
-            for fw in [None, *dict.fromkeys(paired.index.get_level_values("framework"))]:
-                subset = (
-                    paired if fw is None else paired.xs(fw, level="framework", drop_level=False)
-                )
+            for fw in [None, *dict.fromkeys(pairs.index.get_level_values("framework"))]:
+                subset = pairs if fw is None else pairs.xs(fw, level="framework", drop_level=False)
                 for measure in (*DIFFERENCES, *RATIOS):
                     rows.append(
                         {
@@ -129,7 +131,7 @@ def effects(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
                             "reference": reference,
                             "framework": fw or "all",
                             "measure": measure,
-                            **_paired(subset[measure], subset[f"{measure}_ref"], measure),
+                            **paired(subset[measure], subset[f"{measure}_ref"], measure),
                         }  # fmt: skip
                     )
     return pd.DataFrame(
@@ -149,7 +151,9 @@ def effects(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
     )
 
 
-def _paired(values: pd.Series, reference: pd.Series, measure: str) -> dict:
+def paired(values: pd.Series, reference: pd.Series, measure: str) -> dict:
+    """The paired effect of ``values`` against ``reference`` (aligned run by run): a difference
+    in points (or epochs) with its t interval, or for :data:`RATIOS` a geometric-mean ratio."""
     a, b = values.astype(float).to_numpy(), reference.astype(float).to_numpy()
     keep = np.isfinite(a) & np.isfinite(b) & ((a > 0) & (b > 0) if measure in RATIOS else True)
     a, b = a[keep], b[keep]

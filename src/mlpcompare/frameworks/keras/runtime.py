@@ -19,6 +19,11 @@ if keras.backend.backend() != "tensorflow":
 
 TF_DEVICES = {"cpu": "/CPU:0", "cuda": "/GPU:0"}
 
+# float32 products in full float32. On NVIDIA GPUs from Ampere on, TensorFlow by default runs them
+# in TF32 (operands rounded to a 10-bit mantissa), which PyTorch (allow_tf32 = False) and JAX
+# (precision HIGHEST) do not; off for the whole process, before any op. No effect on the CPU.
+tf.config.experimental.enable_tensor_float_32_execution(False)
+
 
 def configure_threads(n: int) -> None:
     """Pin TF's thread pools: ``n`` threads inside an op, at most two ops at a time.
@@ -92,6 +97,7 @@ def environment() -> dict:
         "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
         # TF's CPU kernels use oneDNN (on by default for x86 builds) and Eigen, not a system BLAS.
         "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        "tensor_float32": tf.config.experimental.tensor_float_32_execution_enabled(),
         "cuda_build": bool(build.get("is_cuda_build", False)),
         "cuda_version": build.get("cuda_version"),
         "cudnn_version": build.get("cudnn_version"),

@@ -41,6 +41,10 @@ class Dropout(nn.Module):
     :data:`MASK_CHUNKS` chunks, each from a generator of its own (seeded from torch's seed, the
     layer and the chunk) on the job's threads. The chunks are fixed, so the masks do not depend
     on the thread count; smaller masks, and every mask on a GPU, come from torch's generator.
+
+    A compiled step (:mod:`.compiled`) cannot trace ``random_()`` into a generator's stream: it
+    calls :meth:`draw` for every layer before its graph, in the order the eager forward draws,
+    and passes the bits to ``forward``, so its masks are bit for bit the eager step's.
     """
 
     def __init__(self, p: float, layer: int = 0):
@@ -52,25 +56,37 @@ class Dropout(nn.Module):
         self.storage: tuple[torch.Tensor, ...] = ()
         self.generators: list[torch.Generator] = []
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, bits: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` with its units dropped; ``bits``, when given, are this step's from :meth:`draw`."""
         if not self.training:
             return x
+        if bits is not None:  # inside a compiled graph: one fused elementwise pass, no storage
+            return x * ((bits >= self.threshold).to(x.dtype) * (1 / (1 - self.p)))
         bits, keep, mask = self._views(x)
         self._draw(bits)
         torch.ge(bits, self.threshold, out=keep)
         mask.copy_(keep).mul_(1 / (1 - self.p))  # 0 or 1 / (1 - p)
         return x * mask
 
+    def draw(self, n: int, width: int, like: torch.Tensor) -> torch.Tensor:
+        """This step's bits for ``n`` rows of ``width`` units (``like``'s device and dtype),
+        drawn now, into the storage ``forward`` would draw them into."""
+        bits, _, _ = self._storage_views(n, width, like)
+        self._draw(bits)
+        return bits
+
     def _views(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Bits, keep flags and mask shaped like ``x``, from storage reallocated to fit."""
-        n, width = x.shape
+        return self._storage_views(*x.shape, x)
+
+    def _storage_views(self, n: int, width: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
         mask = self.storage[-1] if self.storage else None
         if mask is None or mask.shape[0] < n or mask.shape[1] != width or (
-            mask.device != x.device or mask.dtype != x.dtype
+            mask.device != like.device or mask.dtype != like.dtype
         ):  # fmt: skip
             self.storage = tuple(
-                torch.empty((n, width), dtype=dtype, device=x.device)
-                for dtype in (torch.int32, torch.bool, x.dtype)
+                torch.empty((n, width), dtype=dtype, device=like.device)
+                for dtype in (torch.int32, torch.bool, like.dtype)
             )
         # The first n rows of C-ordered storage: contiguous, so random_() fills them in the
         # order it fills a fresh (n, width) tensor, and the masks are the same.

@@ -93,10 +93,27 @@ class MLP(nn.Module):
             for i in range(len(spec.hidden))
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer, norm, dropout in zip(self.hidden, self.norms, self.dropouts, strict=True):
-            x = dropout(self.activation(norm(layer(x))))
+    def forward(self, x: torch.Tensor, bits: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits; ``bits``: each dropout layer's bits for this step, drawn ahead by
+        :meth:`draw_dropout_bits` (a compiled step), else each layer draws its own."""
+        for i, (layer, norm, dropout) in enumerate(
+            zip(self.hidden, self.norms, self.dropouts, strict=True)
+        ):
+            x = self.activation(norm(layer(x)))
+            x = dropout(x) if bits is None else dropout(x, bits[i])
         return self.output(x)
+
+    def draw_dropout_bits(self, n: int) -> list[torch.Tensor] | None:
+        """Every dropout layer's bits for a training batch of ``n`` rows, drawn in the order the
+        eager forward draws them (layer by layer), so the generator's stream is the same; None
+        without dropout."""
+        if not any(isinstance(dropout, Dropout) for dropout in self.dropouts):
+            return None
+        like = self.output.weight  # the activations' device and dtype
+        return [
+            dropout.draw(n, layer.out_features, like)
+            for layer, dropout in zip(self.hidden, self.dropouts, strict=True)
+        ]
 
     def linears(self) -> list[nn.Linear]:
         """The Linear layers in order; layer ``i`` holds canonical ``W{i}``, ``b{i}``."""

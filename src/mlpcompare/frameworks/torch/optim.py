@@ -17,7 +17,9 @@ from mlpcompare.frameworks.torch.model import MLP
 from mlpcompare.spec import TrainSpec
 
 
-def build_optimizer(model: MLP, train_spec: TrainSpec, fused: bool = True) -> torch.optim.Optimizer:
+def build_optimizer(
+    model: MLP, train_spec: TrainSpec, fused: bool = True, compiled: bool = False
+) -> torch.optim.Optimizer:
     """SGD, Adam or AdamW with two groups: the weight matrices decayed by
     ``train_spec.weight_decay``; biases, gamma and beta not.
 
@@ -27,6 +29,13 @@ def build_optimizer(model: MLP, train_spec: TrainSpec, fused: bool = True) -> to
     the per-op implementation (float64 results are identical, float32 within an ulp), it is
     elementwise and so deterministic, and it made a training epoch about 20 % faster here.
     The learning rate is a placeholder: every step sets the caller's ``lr`` (see ``_set_lr``).
+
+    ``compiled=True`` (a compiled or captured step, :mod:`.compiled`) holds the rate in a 0-d
+    tensor on the parameters' device, which the step reads, so a new rate never recompiles or
+    recaptures. On CUDA the update is the fused kernel with ``capturable=True`` (its state and
+    step count on the device, as graph capture needs). On the CPU, where torch has no capturable
+    optimizer, it is the single-tensor form: dynamo does not trace into the fused kernel, and
+    ``foreach`` refuses a tensor rate without ``capturable``.
     """
     weights = [layer.weight for layer in model.linears()]
     decayed = {id(weight) for weight in weights}
@@ -34,8 +43,15 @@ def build_optimizer(model: MLP, train_spec: TrainSpec, fused: bool = True) -> to
         {"params": weights, "weight_decay": train_spec.weight_decay},
         {"params": [p for p in model.parameters() if id(p) not in decayed], "weight_decay": 0.0},
     ]
+    lr, options = train_spec.lr, {"fused": fused}
+    if compiled:
+        device = next(model.parameters()).device
+        lr = torch.tensor(train_spec.lr, device=device)
+        on_cuda = device.type == "cuda"
+        options = {"fused": True, "capturable": True} if on_cuda else {"foreach": False}
     if train_spec.optimizer in ("adam", "adamw"):
         adam = torch.optim.AdamW if train_spec.optimizer == "adamw" else torch.optim.Adam
         betas = (train_spec.beta1, train_spec.beta2)
-        return adam(groups, lr=train_spec.lr, betas=betas, eps=train_spec.eps, fused=fused)
-    return torch.optim.SGD(groups, lr=train_spec.lr, momentum=train_spec.momentum, fused=fused)
+        return adam(groups, lr=lr, betas=betas, eps=train_spec.eps, **options)
+    sgd_options = {k: v for k, v in options.items() if k != "capturable"}  # SGD has none
+    return torch.optim.SGD(groups, lr=lr, momentum=train_spec.momentum, **sgd_options)

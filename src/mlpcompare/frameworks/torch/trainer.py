@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from mlpcompare import frameworks
+from mlpcompare.frameworks.torch.compiled import CompiledStep, CudaGraphStep, compiles
 from mlpcompare.frameworks.torch.model import MLP
 from mlpcompare.frameworks.torch.optim import build_optimizer
 from mlpcompare.frameworks.torch.runtime import resolve_device
@@ -43,6 +44,12 @@ class Trainer:
 
     Seeds torch's global generator once (dropout draws from it), so one trainer runs at a time:
     a second ``Trainer`` built before the first has trained would reseed the first one's stream.
+
+    ``compile``: step full batches through a compiled step (:mod:`.compiled`: ``torch.compile``
+    on the CPU, a CUDA graph on a GPU); None takes the device's default
+    (:data:`~mlpcompare.frameworks.torch.compiled.COMPILE_BY_DEFAULT`). The first epoch then
+    includes the compiling. A last batch smaller than the rest, and :meth:`step` on any batch of
+    another size, run the eager step, with the same optimizer and the same random stream.
     """
 
     def __init__(
@@ -55,6 +62,7 @@ class Trainer:
         *,
         seed: int,
         device: str,
+        compile: bool | None = None,  # noqa: A002 - the name torch and the issue use
     ):
         torch.manual_seed(seed)
         self.device = torch.device(resolve_device(device))
@@ -65,26 +73,48 @@ class Trainer:
         self.model = MLP(model_spec)
         self.model.load_canonical(weights)
         self.model.to(self.device)
-        self.optimizer = build_optimizer(self.model, train_spec)
+        self.compiled = compiles(self.device, compile)
+        self.optimizer = build_optimizer(self.model, train_spec, compiled=self.compiled)
         # Copied to the device once; each batch is then an index into these tensors.
         self.x = torch.tensor(x_train, dtype=torch.float32, device=self.device)
         self.y = torch.tensor(y_train, dtype=torch.int64, device=self.device)
+        # A full batch is gathered into these, and its loss and correct count summed into these:
+        # fixed tensors, which a compiled step reads and a CUDA graph records by address.
+        self.batch = (self.x.new_empty((self.batch_size, self.x.shape[1])),
+                      self.y.new_empty((self.batch_size,)))  # fmt: skip
+        self.totals = (torch.zeros((), device=self.device),
+                       torch.zeros((), dtype=torch.int64, device=self.device))  # fmt: skip
+        self._full_step = None  # built at the first full batch: compiling is the first epoch's
 
     def step(self, xb: np.ndarray, yb: np.ndarray, lr: float) -> float:
         """One update on the batch ``xb`` ``(b, n_in)``, ``yb`` ``(b,)``; its loss before the update."""
         self.model.train()
         self._set_lr(lr)
-        loss, _ = self._train_batch(self._inputs(xb), self._labels(yb))
-        return loss.item()
+        if not (self.compiled and len(xb) == self.batch_size):
+            loss, _ = self._train_batch(self._inputs(xb), self._labels(yb))
+            return loss.item()
+        for buffer, values in zip(self.batch, (self._inputs(xb), self._labels(yb)), strict=True):
+            buffer.copy_(values)
+        for total in self.totals:
+            total.zero_()
+        self._compiled_step()
+        return self.totals[0].item() / len(xb)
 
     def train_epoch(self, order: np.ndarray, lr: float) -> tuple[float, float]:
         """Batches of ``order`` at rate ``lr``; sample-weighted mean loss (with any L2 penalty) and accuracy."""
         self.model.train()
         self._set_lr(lr)
         index = torch.as_tensor(order, dtype=torch.int64, device=self.device)  # once per epoch
-        loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        loss_sum, correct = self.totals
+        loss_sum.zero_()
+        correct.zero_()
+        xb, yb = self.batch
         for batch in index.split(self.batch_size):  # the consecutive blocks of spec.batches
+            if self.compiled and len(batch) == self.batch_size:
+                torch.index_select(self.x, 0, batch, out=xb)
+                torch.index_select(self.y, 0, batch, out=yb)
+                self._compiled_step()
+                continue
             loss, n_correct = self._train_batch(self.x[batch], self.y[batch])
             loss_sum += loss * len(batch)
             correct += n_correct
@@ -122,6 +152,23 @@ class Trainer:
         correct = (logits.detach().argmax(dim=1) == yb).sum()
         return loss.detach() + penalty, correct
 
+    def _compiled_step(self) -> None:
+        """The full batch in :attr:`batch` through the compiled step, summed into :attr:`totals`."""
+        if self._full_step is None:
+            if self.device.type == "cuda":
+                self._full_step = CudaGraphStep(self.model, self.optimizer, self._eager_full_step)
+            else:
+                self._full_step = CompiledStep(
+                    self.model, self.optimizer, self._penalty, self.batch, self.totals
+                )
+        self._full_step()
+
+    def _eager_full_step(self) -> None:
+        """The step a CUDA graph captures: the batch buffers in, the accumulators summed into."""
+        loss, n_correct = self._train_batch(*self.batch)
+        self.totals[0].add_(loss * self.batch_size)
+        self.totals[1].add_(n_correct)
+
     @torch.no_grad()
     def _penalty(self) -> torch.Tensor | float:
         """``wd/2 * sum(W**2)`` over the weight matrices, for the reported loss only (0 for adamw)."""
@@ -132,7 +179,10 @@ class Trainer:
 
     def _set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            if isinstance(group["lr"], torch.Tensor):  # read by a compiled step: set in place
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
 
     def _inputs(self, x: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(x, dtype=torch.float32, device=self.device)

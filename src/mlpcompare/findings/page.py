@@ -1,0 +1,144 @@
+"""docs/findings.md from the committed files under docs/findings/ alone: per study its question,
+a compact table, its figure and the sentences its report computes, with where the numbers came
+from. The same files give the same bytes (tests/test_findings.py rebuilds the page)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from mlpcompare import io
+from mlpcompare.findings import SECTIONS, STUDY_FILES, choice, figure
+from mlpcompare.studies import published
+from mlpcompare.studies import report as study_report
+
+INTRO = """\
+# Findings
+
+What the studies ([studies.md](studies.md)) found on MNIST, one section per study. Written by
+`make findings` from the small tables committed under `docs/findings/` (copied from each finished
+study's `results/studies/<study>/`); a study not run yet says so. Accuracies are means over
+seeds and frameworks; each sentence comes from the study's paired effects with its 95 %
+interval, as in the study's own report. Speed belongs to `make bench` and
+[performance.md](performance.md): the time to target below is only what the study measured
+beside its accuracies.
+
+A figure repeats to the bit only on the same CPU and the same libraries: the same code on another
+CPU moved MNIST accuracies by up to 0.12 points (Keras 98.26 → 98.21 %, JAX 98.12 → 98.24 %).
+Each section names the commit, date and machine its numbers came from.
+"""
+NOT_RUN = "Not yet run on MNIST."
+
+
+def question(presets: Path, study: str) -> str:
+    path = presets / f"{study}.yaml"
+    if not path.is_file():
+        return "The recipe chosen on validation accuracy against the project's recipe."
+    return yaml.safe_load(path.read_text())["studies"][study]["description"]
+
+
+def study_of(summary: pd.DataFrame) -> dict:
+    """The axes a study's summary holds (the columns between ``variant`` and ``framework``),
+    levels in the study's order: what the report's sentences need."""
+    columns = list(summary.columns)
+    names = columns[columns.index("variant") + 1 : columns.index("framework")]
+    return {"axes": [{"name": n, "labels": list(dict.fromkeys(summary[n]))} for n in names]}
+
+
+def _cell(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else "–"
+
+
+def compact_table(summary: pd.DataFrame) -> list[str]:
+    """A row per variant: each measure's mean over frameworks (of their means over seeds)."""
+    lines = ["| variant | test accuracy % (lowest–highest framework) | validation accuracy % "
+             "| generalisation gap (points) | epochs run | time to target (s) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for variant, rows in summary.groupby("variant", sort=False):
+        test = rows["test_accuracy_mean"].astype(float)
+        mean = lambda column, r=rows: float(r[column].astype(float).mean())  # noqa: E731
+        cells = [
+            f"{_cell(test.mean())} ({_cell(test.min())}–{_cell(test.max())})",
+            _cell(mean("val_accuracy_mean")),
+            _cell(mean("generalisation_gap_mean")),
+            _cell(mean("epochs_run_mean"), 1),
+            _cell(mean("time_to_target_s_mean"), 1),
+        ]
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def provenance_line(prov: dict, summary: pd.DataFrame) -> str:
+    seeds = int(summary["n_seeds"].max())
+    where = f" ({prov['source']})" if prov["source"] else ""
+    versions = ", ".join(f"{k} {v}" for k, v in prov["packages"].items())
+    return (f"Numbers from commit {prov['commit']}, {prov['date']}, on {prov['machine']}"
+            f"{where}; {seeds} seeds" + (f"; {versions}." if versions else "."))  # fmt: skip
+
+
+def read_summary(path: Path) -> pd.DataFrame:
+    """A study's summary.csv with its level labels as text (``0.001``, ``256``), as written."""
+    columns = list(pd.read_csv(path, nrows=0).columns)
+    labels = columns[: columns.index("framework")]
+    return pd.read_csv(path, dtype=dict.fromkeys(labels, str))
+
+
+def study_section(folder: Path, study: str, references: dict) -> list[str]:
+    summary = read_summary(folder / study / "summary.csv")
+    effects = pd.read_csv(folder / study / "effects.csv", dtype={"level": str, "reference": str})
+    prov = io.read_json(folder / study / "provenance.json")
+    variants = io.read_json(folder / study / "variants.json")["variants"]
+    datasets = sorted({v["dataset"] for v in variants})
+    axes = study_of(summary)
+    seeds = int(summary["n_seeds"].max())
+    found = study_report.sentences(effects, axes, seeds, speed=False)
+    found += published.sentences(study, summary, references)
+    figure.accuracy_figure(summary, study, folder / f"{study}.svg")
+    lines = [f"Dataset: {', '.join(datasets)}. " + provenance_line(prov, summary), ""]
+    lines += compact_table(summary)
+    lines += ["", f"![test accuracy per variant and framework, {study}](findings/{study}.svg)", ""]
+    lines += [f"- {sentence}" for sentence in found] or ["- No sentence: too few runs."]
+    return lines
+
+
+def best_lines(folder: Path) -> list[str]:
+    path = folder / "best.json"
+    if not path.is_file():
+        how = choice.HOW.format(studies=", ".join(choice.CANDIDATE_STUDIES))
+        return [f"How it is chosen: {how}", "",
+                "No choice yet: `make findings` chooses once MNIST studies are collected."]  # fmt: skip
+    made = io.read_json(path)
+    lines = [f"How it is chosen: {made['how']}", "", f"Choice: {made['why']}"]
+    if made["candidates"]:
+        lines += ["", "| candidate | validation accuracy % |", "| --- | ---: |"]
+        lines += [f"| {c['study']} {c['variant']} | {c['val_accuracy']:.2f} |"
+                  for c in made["candidates"]]  # fmt: skip
+    if made["decision"] == "chosen":
+        lines += ["", "`presets/best.yaml` trains it beside the project's recipe on MNIST:", "",
+                  "```bash",
+                  "snakemake --cores 8 --configfile presets/best.yaml --config mirror=../shared/datasets",
+                  "```"]  # fmt: skip
+    return lines
+
+
+def render(folder: str | Path, presets: str | Path, references: dict) -> str:
+    """The page's text; also (re)draws each collected study's figure ``<folder>/<study>.svg``."""
+    folder, presets = Path(folder), Path(presets)
+    lines = [INTRO]
+    for study, heading in SECTIONS.items():
+        lines += [f"## {heading}", "",
+                  f"Question (`presets/{study}.yaml`): {question(presets, study)}", ""]  # fmt: skip
+        if study == "best":
+            lines += [*best_lines(folder), ""]
+        collected = all((folder / study / name).is_file() for name in STUDY_FILES)
+        lines += [*(study_section(folder, study, references) if collected else [NOT_RUN]), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def write(folder, presets, references_path, output) -> None:
+    text = render(folder, presets, yaml.safe_load(Path(references_path).read_text()))
+    with io.atomic_path(output, suffix=".md") as tmp:
+        tmp.write_text(text, encoding="utf-8")

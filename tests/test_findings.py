@@ -1,0 +1,155 @@
+"""docs/findings.md: the studies' tables collected into committed files, the best recipe chosen
+from them on validation accuracy only, and the page written from those files alone, the same
+bytes every time."""
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, copy_workflow, snakemake
+
+from mlpcompare import config as cfg
+from mlpcompare import io
+from mlpcompare.findings import SECTIONS, choice, collect, page
+from mlpcompare.layout import StudyLayout
+from mlpcompare.measuring import provenance
+from mlpcompare.studies import config_problems
+from mlpcompare.studies import tables as study_tables
+
+SCHEMA = cfg.load_schema(ROOT / "schemas" / "config.schema.yaml")
+REFERENCES = yaml.safe_load((ROOT / "report" / "references.yaml").read_text())
+MNIST_CONFIG = {**yaml.safe_load((ROOT / "config.yaml").read_text()), "datasets": ["mnist"]}
+LEVELS = ["0.0001", "0.0003", "0.001", "0.003", "0.01", "0.03", "0.1"]  # presets/learning-rate
+
+
+def fake_study(results: Path, val_bump: float, test_bump: float = 0.0, noise=0.0005) -> None:
+    """A finished learning-rate study on MNIST under ``results``: lr 0.003 is ``val_bump``
+    above the others in validation accuracy, lr 0.1 ``test_bump`` above in test accuracy."""
+    rows = []
+    for level in LEVELS:
+        for fw in ("numpy", "torch"):
+            for seed in range(3):
+                jitter = noise * (seed - 1)
+                val = 0.975 + jitter + (val_bump if level == "0.003" else 0.0)
+                test = 0.978 + jitter + (test_bump if level == "0.1" else 0.0)
+                rows.append({"variant": f"lr-{level}", "lr": level, "framework": fw, "seed": seed,
+                             "status": "ok", "test_accuracy": test, "f1_macro": test,
+                             "train_accuracy": 0.995, "val_accuracy": val,
+                             "generalisation_gap": 0.995 - val, "epochs_run": 12,
+                             "epochs_to_target": 2.0, "time_to_target_s": 9.0,
+                             "samples_per_s": 5e4, "roofline_fraction": 0.3,
+                             "arithmetic_intensity": 20.0})  # fmt: skip
+    runs = pd.DataFrame(rows)
+    study = {"axes": [{"name": "lr", "labels": LEVELS}]}
+    layout = StudyLayout(str(results))
+    Path(layout.table("learning-rate", "runs")).parent.mkdir(parents=True)
+    runs.to_csv(layout.table("learning-rate", "runs"), index=False)
+    study_tables.summarise(runs, study).to_csv(
+        layout.table("learning-rate", "summary"), index=False
+    )
+    study_tables.effects(runs, study).to_csv(layout.table("learning-rate", "effects"), index=False)
+    preset = yaml.safe_load((ROOT / "presets" / "learning-rate.yaml").read_text())
+    config = {**MNIST_CONFIG, "studies": preset["studies"]}
+    io.write_json(provenance.record(config, ROOT), layout.provenance("learning-rate"))
+
+
+def collect_and_choose(tmp_path: Path, **bumps) -> tuple[Path, dict]:
+    fake_study(tmp_path / "results", **bumps)
+    out = tmp_path / "docs" / "findings"
+    studies = collect.collect(tmp_path / "results", ROOT / "presets", MNIST_CONFIG, SECTIONS,
+                              ("mnist",), out)  # fmt: skip
+    assert studies == ["learning-rate"]
+    made = choice.choose(out, studies, MNIST_CONFIG)
+    choice.write(made, out / "best.json", tmp_path / "best.yaml")
+    return out, made
+
+
+def test_a_recipe_that_beats_the_projects_on_validation_is_chosen_and_written_as_a_preset(
+    tmp_path,
+):
+    out, made = collect_and_choose(tmp_path, val_bump=0.004)
+    assert made["decision"] == "chosen"
+    assert made["winner"] == {"study": "learning-rate", "variant": "lr-0.003"}
+    assert made["against"]["variant"] == "lr-0.001"  # the project's recipe, lr 0.001
+    assert made["against"]["effect"] == pytest.approx(0.4) and made["against"]["low"] > 0
+    preset = yaml.safe_load((tmp_path / "best.yaml").read_text())
+    levels = preset["studies"]["best"]["axes"]["recipe"]
+    assert {k for k in levels["project"] if levels["project"][k] != levels["chosen"][k]} == {"lr"}
+    assert config_problems({**MNIST_CONFIG, **preset}, SCHEMA) == []
+    assert preset["comparison"] is False  # never the main comparison's results
+
+
+def test_test_accuracy_plays_no_part_and_noise_keeps_the_projects_recipe(tmp_path):
+    _, made = collect_and_choose(tmp_path, val_bump=0.0, test_bump=0.05, noise=0.002)
+    assert made["decision"] == "project" and made["chosen"] is None
+    assert made["winner"]["variant"] != "lr-0.1"
+    assert not (tmp_path / "best.yaml").exists()
+
+
+def test_the_page_shows_a_collected_study_and_says_which_are_not_run(tmp_path):
+    out, _ = collect_and_choose(tmp_path, val_bump=0.004)
+    text = page.render(out, ROOT / "presets", REFERENCES)
+    section = text.split("## Learning rate")[1].split("\n## ")[0]
+    assert "Numbers from commit" in section and "3 seeds" in section
+    assert "| lr-0.003 | 97.80 (97.80–97.80) | 97.90 |" in section
+    assert "![test accuracy per variant and framework, learning-rate]" in section
+    assert "lr: no level changes test accuracy detectably" in section or "test accuracy" in section
+    assert "samples/s" not in section  # speed belongs to make bench
+    assert text.count("Not yet run on MNIST.") == len(SECTIONS) - 1
+    assert "beats the project's recipe on validation accuracy by +0.40 points" in text
+    assert "snakemake --cores 8 --configfile presets/best.yaml" in text
+    svg = (out / "learning-rate.svg").read_bytes()
+    assert page.render(out, ROOT / "presets", REFERENCES) == text
+    assert (out / "learning-rate.svg").read_bytes() == svg  # deterministic figure
+
+
+def test_the_committed_page_is_what_the_committed_tables_give(tmp_path):
+    """docs/findings.md and its figures, rebuilt from docs/findings/: the same bytes."""
+    folder = shutil.copytree(ROOT / "docs" / "findings", tmp_path / "findings")
+    text = page.render(folder, ROOT / "presets", REFERENCES)
+    assert text == (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
+    for figure in sorted((ROOT / "docs" / "findings").glob("*.svg")):
+        assert (folder / figure.name).read_bytes() == figure.read_bytes(), figure.name
+
+
+def test_the_seed_notebook_section_sets_the_published_figures_beside_the_measured():
+    from mlpcompare.studies import published
+
+    summary = pd.DataFrame([
+        {"variant": "notebook-sgd", "framework": "numpy", "test_accuracy_mean": 91.0,
+         "test_accuracy_low": 90.5, "test_accuracy_high": 91.5},
+        {"variant": "notebook-adam", "framework": "keras", "test_accuracy_mean": 97.9,
+         "test_accuracy_low": 97.8, "test_accuracy_high": 98.0},
+    ])  # fmt: skip
+    found = published.sentences("seed-notebook", summary, REFERENCES)
+    assert found[0] == ("Published: NumPy 87.62 % test accuracy; measured here in notebook-sgd: "
+                        "91.00 % (95 % CI 90.50 to 91.50).")  # fmt: skip
+    assert any("PyTorch 97.66 %" in s and "notebook-adam was not run here" in s for s in found)
+    assert published.sentences("regularization", summary, REFERENCES) == []
+
+
+@pytest.mark.slow
+def test_a_study_run_by_the_workflow_is_collected_and_rendered(tmp_path):
+    """The whole path: a tiny study on digits, then `findings` collects it (digits allowed
+    here) and writes the page."""
+    workdir = copy_workflow(tmp_path)
+    shutil.copytree(ROOT / "presets", workdir / "presets")
+    (workdir / "study.yaml").write_text(
+        "comparison: false\nframeworks: [numpy]\nseeds: [0, 1]\nthreads: 1\nstudies:\n"
+        "  initialisation:\n    base: {epochs: 2, patience: 0}\n"
+        "    axes: {init: [he-normal, zeros]}\n"
+    )
+    run = snakemake(workdir, "--cores", "2", "--configfile", "study.yaml")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (workdir / "results" / "studies" / "initialisation" / "run.json").is_file()
+    out = workdir / "docs" / "findings"
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    studies = collect.collect(workdir / "results", workdir / "presets", config, SECTIONS,
+                              ("digits",), out)  # fmt: skip
+    assert studies == ["initialisation"]
+    text = page.render(out, workdir / "presets", REFERENCES)
+    section = text.split("## Initialisation")[1].split("\n## ")[0]
+    assert "Dataset: digits." in section and "init-zeros" in section
+    assert "init zeros against he-normal: test accuracy -" in section  # zeros cannot learn

@@ -1,0 +1,109 @@
+"""The Keras-on-JAX trainer against hand-written NumPy (tests/reference_mlp.py): forward with
+BatchNorm, the epoch's ``lax.scan`` against single steps (dropout and BatchNorm state carried),
+no retracing for a new rate, the run record, and the backend it insists on. Its optimizer steps,
+BatchNorm and AdamW are checked with every framework's in the shared tests.
+
+Keras fixes its backend at its first import, and these tests' process may have imported it with
+TensorFlow: they run in a process of their own (the ``framework`` marker, tests/conftest.py), so
+the framework is imported inside them, never at the top of this file.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from reference_mlp import BN_SPEC, assert_params_close, numpy_forward, tiny_problem
+
+from mlpcompare.spec import ModelSpec, TrainSpec, batch_order, batches, init_weights
+
+pytestmark = pytest.mark.framework("keras-jax")
+
+
+@pytest.fixture(scope="module")
+def keras_jax():
+    from mlpcompare.frameworks import keras_jax
+
+    return keras_jax
+
+
+def varied_bn_weights(seed=1):
+    """BatchNorm weights whose every array matters: non-trivial gamma, beta and running stats."""
+    rng = np.random.default_rng(seed)
+    params = init_weights(BN_SPEC, seed)
+    for name in params:
+        if name.startswith(("b", "beta", "mean")):
+            params[name] = rng.normal(0, 0.3, params[name].shape).astype(np.float32)
+        elif name.startswith(("gamma", "var")):
+            params[name] = rng.uniform(0.5, 2.0, params[name].shape).astype(np.float32)
+    return params
+
+
+def test_batch_norm_forward_matches_numpy_and_weights_round_trip(keras_jax):
+    x, y, _ = tiny_problem(spec=BN_SPEC)
+    weights = varied_bn_weights()
+    trainer = keras_jax.Trainer(BN_SPEC, TrainSpec(), weights, x, y, seed=0, device="cpu")
+    logits, _ = numpy_forward({k: v.astype(np.float64) for k, v in weights.items()}, x)
+    np.testing.assert_allclose(trainer.predict_logits(x), logits, rtol=0, atol=1e-5)
+    assert_params_close(trainer.get_weights(), weights, atol=0)
+    with pytest.raises(ValueError, match="W0 has shape"):
+        trainer.set_weights(weights | {"W0": weights["W0"].T})
+
+
+def test_epoch_scan_equals_the_same_steps_one_by_one(keras_jax, n=12):
+    """Two epochs (two full blocks in the scan, then a smaller batch), then the same batches one
+    by one: identical weights, dropout included (each Dropout's seed state is carried from step
+    to step) and BatchNorm's running statistics."""
+    spec = ModelSpec(n_in=5, hidden=(16, 8), n_out=3, dropout=0.4, batch_norm=True)
+    ts = TrainSpec(optimizer="adam", batch_size=5)
+    x, y, _ = tiny_problem(n=n, spec=spec)
+    weights = init_weights(spec, 0)
+    by_epoch, by_step = (
+        keras_jax.Trainer(spec, ts, weights, x, y, seed=0, device="cpu") for _ in range(2)
+    )
+    for epoch in range(2):
+        order = batch_order(0, epoch, n)
+        by_epoch.train_epoch(order, lr=0.01)
+        for index in batches(order, ts.batch_size):
+            by_step.step(x[index], y[index], lr=0.01)
+    trained = by_epoch.get_weights()
+    assert_params_close(trained, by_step.get_weights(), atol=1e-6)
+    assert not np.allclose(trained["mean0"], 0) and not np.allclose(trained["var1"], 1)
+
+
+def test_a_new_rate_does_not_retrace_and_only_keras_and_jax_run(keras_jax):
+    """The rate is an argument of the compiled step and epoch (AdamW's decay uses it too), and
+    nothing here started TensorFlow: a machine with JAX alone runs this framework."""
+    x, y, weights = tiny_problem(spec=BN_SPEC)
+    trainer = keras_jax.Trainer(BN_SPEC, TrainSpec(optimizer="adamw", weight_decay=0.1,
+                                batch_size=5), weights=weights, x_train=x, y_train=y, seed=0,
+                                device="cpu")  # fmt: skip
+    for epoch, lr in enumerate([0.01, 0.005, 0.0025]):
+        trainer.step(x[:5], y[:5], lr)
+        trainer.train_epoch(batch_order(0, epoch, len(x) - 2), lr)  # 10 rows: full blocks only
+    assert trainer._step._cache_size() == 1
+    assert trainer._blocks._cache_size() == 1
+    assert "tensorflow" not in sys.modules and "torch" not in sys.modules
+
+
+def test_environment_records_the_backend_precision_and_threads(keras_jax):
+    keras_jax.configure_threads(1)
+    env = keras_jax.environment()
+    assert env["framework"] == "keras-jax" and env["backend"] == "jax"
+    assert env["matmul_precision"] == "highest"
+    assert set(env["versions"]) == {"keras", "jax", "jaxlib"}
+    if hasattr(os, "sched_setaffinity"):
+        assert env["threads"] == 1
+
+
+def test_a_keras_started_with_another_backend_is_refused_in_one_line():
+    """Keras on NumPy (the cheapest backend to start) first, then this framework: one line."""
+    code = "import keras; import mlpcompare.frameworks.keras_jax"
+    env = {**os.environ, "KERAS_BACKEND": "numpy"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines()[-1] == (
+        "ImportError: mlpcompare.frameworks.keras_jax needs Keras on the JAX backend, but Keras "
+        "was already imported in this process with 'numpy'; run it in a process of its own"
+    )
