@@ -232,6 +232,10 @@ def pytest_runtest_protocol(item, nextitem):
                                      f"not run in its own process:\n{why}", "call")]  # fmt: skip
     for report in reports:
         item.ihook.pytest_runtest_logreport(report=report)
+    # Nothing was set up here for this item, but the item run here before it may hold fixtures
+    # (its module's, its class's) that the next item does not need: tear those down, as pytest's
+    # own protocol does after every item, or the next item's setup finds them still up.
+    item.session._setupstate.teardown_exact(nextitem)
     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
 

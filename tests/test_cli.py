@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def recipe(target: str) -> list[str]:
     """The Makefile's command lines of ``target`` that call Snakemake, as argument lists after
-    the executable (``$(if $(MIRROR),mirror=$(MIRROR))`` with the mirror the Makefile finds)."""
+    the executable (``$(if $(MIRROR),mirror=$(MIRROR))`` with the mirror the Makefile finds,
+    ``DEVICE`` unset)."""
     text = (ROOT / "Makefile").read_text()
     body = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", text, re.M)[1]
     mirror = cli.MIRROR if (ROOT / cli.MIRROR).is_dir() else ""
@@ -28,6 +29,9 @@ def recipe(target: str) -> list[str]:
             line = line.replace(
                 "$(if $(MIRROR),mirror=$(MIRROR))", f"mirror={mirror}" if mirror else ""
             )
+            # The CPU set-up, which the command runs: without DEVICE=cuda these expand to nothing.
+            line = line.replace("$(if $(DEVICE_CONFIG),--config $(DEVICE_CONFIG))", "")
+            line = line.replace("$(DEVICE_CONFIG)", "")
             lines.append(shlex.split(line.strip())[1:])
     return lines
 

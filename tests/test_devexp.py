@@ -276,6 +276,22 @@ def test_import_clock_times_a_first_import_only():
     assert 0 < again < first / 10
 
 
+def test_import_clock_starts_keras_on_the_backend_its_entry_names_whatever_was_inherited():
+    """A shell (or a parent process that ran the TensorFlow-backed framework) may have left
+    KERAS_BACKEND=tensorflow: the Keras-on-JAX job must still start Keras on JAX."""
+    code = (
+        "from mlpcompare import frameworks\n"
+        "from mlpcompare.training.import_clock import import_seconds\n"
+        "import_seconds(['keras'], frameworks.get('keras-jax').import_environment)\n"
+        "import keras; print(keras.backend.backend())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "KERAS_BACKEND": "tensorflow"},
+    )  # fmt: skip
+    assert done.stdout.split()[-1] == "jax"
+
+
 def test_devexp_table_joins_code_first_use_and_first_epochs():
     code = [{"framework": "f", "variant": v, "code_lines": 10} for v in devexp.VARIANTS]
     first = {"f": {"install_bytes": {"f": 2_500_000, "f-extra": None},

@@ -4,6 +4,7 @@ Makefile installs them into their own venv, and tools/gpu_workflow.sh is what th
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -73,7 +74,11 @@ def test_every_cuda_requirement_is_pinned_by_the_two_constraints_files():
 
 
 def make_dry_run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-n", "-B", *args], cwd=ROOT, capture_output=True, text=True)
+    """``make -n`` as a user types it, also when the tests themselves run under `make test`
+    (a sub-make would print its directory and inherit the outer make's flags)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return subprocess.run(["make", "--no-print-directory", "-n", "-B", *args], cwd=ROOT,
+                          capture_output=True, text=True, env=env)  # fmt: skip
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")

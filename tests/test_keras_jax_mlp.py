@@ -11,12 +11,15 @@ the framework is imported inside them, never at the top of this file.
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from reference_mlp import BN_SPEC, assert_params_close, numpy_forward, tiny_problem
 
 from mlpcompare.spec import ModelSpec, TrainSpec, batch_order, batches, init_weights
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.framework("keras-jax")
 
@@ -72,9 +75,8 @@ def test_epoch_scan_equals_the_same_steps_one_by_one(keras_jax, n=12):
     assert not np.allclose(trained["mean0"], 0) and not np.allclose(trained["var1"], 1)
 
 
-def test_a_new_rate_does_not_retrace_and_only_keras_and_jax_run(keras_jax):
-    """The rate is an argument of the compiled step and epoch (AdamW's decay uses it too), and
-    nothing here started TensorFlow: a machine with JAX alone runs this framework."""
+def test_a_new_rate_does_not_retrace(keras_jax):
+    """The rate is an argument of the compiled step and epoch (AdamW's decay uses it too)."""
     x, y, weights = tiny_problem(spec=BN_SPEC)
     trainer = keras_jax.Trainer(BN_SPEC, TrainSpec(optimizer="adamw", weight_decay=0.1,
                                 batch_size=5), weights=weights, x_train=x, y_train=y, seed=0,
@@ -84,7 +86,26 @@ def test_a_new_rate_does_not_retrace_and_only_keras_and_jax_run(keras_jax):
         trainer.train_epoch(batch_order(0, epoch, len(x) - 2), lr)  # 10 rows: full blocks only
     assert trainer._step._cache_size() == 1
     assert trainer._blocks._cache_size() == 1
-    assert "tensorflow" not in sys.modules and "torch" not in sys.modules
+
+
+def test_training_starts_neither_tensorflow_nor_torch():
+    """A machine with JAX alone runs this framework. In a fresh interpreter: this process's
+    other tests (collected beside these) may have imported anything."""
+    code = (
+        "import sys, numpy as np\n"
+        "from mlpcompare.frameworks import keras_jax\n"
+        "from mlpcompare.spec import ModelSpec, TrainSpec, init_weights, batch_order\n"
+        "spec = ModelSpec(n_in=4, hidden=(3,), n_out=2)\n"
+        "x = np.random.default_rng(0).random((8, 4), dtype=np.float32); y = np.arange(8) % 2\n"
+        "t = keras_jax.Trainer(spec, TrainSpec(batch_size=4), init_weights(spec, 0), x, y,"
+        " seed=0, device='cpu')\n"
+        "t.train_epoch(batch_order(0, 0, 8), 0.01)\n"
+        "print(sorted({'tensorflow', 'torch'} & set(sys.modules)))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("\n")[-2] == "[]"
 
 
 def test_environment_records_the_backend_precision_and_threads(keras_jax):

@@ -10,7 +10,7 @@ from conftest import ROOT
 from snakemake.utils import validate
 
 from mlpcompare import config as cfg
-from mlpcompare import data, io
+from mlpcompare import data, frameworks, io
 from mlpcompare.data import fetch
 from mlpcompare.frameworks import REGISTRY
 from mlpcompare.measuring.roofline import training_gemms
@@ -83,10 +83,10 @@ def test_a_60000_wide_net_is_refused_with_both_numbers():
     available = int(23.4 * GIB)
     [line] = limits.problems(config, available)
     assert line.startswith(
-        "mnist x wide (784-60000-60000-10): training needs about 154 GiB with keras "
+        "mnist x wide (784-60000-60000-10): training needs about 155 GiB with keras-jax "
         "(weights 3 x 13.6 GiB, gradients 13.6 GiB, Adam moments 27.2 GiB,"
     )
-    assert ", in-run ceiling 41.1 GiB, slack 10%, keras runtime " in line
+    assert ", in-run ceiling 41.1 GiB, slack 10%, keras-jax runtime " in line
     assert line.endswith("more than the 23.4 GiB a job has here")
     with pytest.raises(cfg.ConfigError, match=r"with mem_mb=4000$"):
         limits.check(config, 4000 * 2**20, where="with mem_mb=4000")
@@ -148,8 +148,9 @@ def test_numpy_trains_on_the_array_it_read_the_others_on_a_copy():
     numpy, torch = estimate(framework="numpy"), estimate(framework="torch")
     assert torch.data - numpy.data == 54000 * (4 * 784 + 8)
     assert numpy.data == 70000 * (4 * 784 + 8)
-    # an unknown framework is sized like the largest runtime, TensorFlow's
-    assert estimate(framework=None).runtime == estimate(framework="keras").runtime
+    # an unknown framework is sized like the largest runtime of the registry
+    largest = max(frameworks.get(name).runtime_mib for name in frameworks.NAMES)
+    assert estimate(framework=None).runtime == largest * 2**20
 
 
 def test_per_framework_recipes_are_estimated_each():

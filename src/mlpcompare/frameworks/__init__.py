@@ -48,7 +48,7 @@ class Framework:
     ``by_hand``, aspect -> those that show the user doing it with the framework's primitives
     (``.to``: moving tensors). What any code shows (``def backward``) is kept there.
     ``import_environment``: environment variables the framework reads once, when it is first
-    imported; the trainer package sets them (unless set already) before importing it, and so does
+    imported; the trainer package sets them (over inherited values) before importing it, and so does
     the import clock of a training job (:mod:`mlpcompare.training.import_clock`), so that the
     framework is only ever started one way.
     """
@@ -72,7 +72,7 @@ class Framework:
     import_environment: dict[str, str] = field(default_factory=dict, compare=False)
 
     def set_import_environment(self) -> None:
-        """Set :attr:`import_environment` where the environment does not say otherwise."""
+        """Set :attr:`import_environment` in this process, over any inherited value."""
         import_clock.set_environment(self.import_environment)
 
     def trainer_module(self):

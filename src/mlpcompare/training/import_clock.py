@@ -12,9 +12,10 @@ from collections.abc import Mapping
 
 
 def set_environment(environment: Mapping[str, str]) -> None:
-    """Set ``environment`` where this process's own does not say otherwise."""
-    for name, value in environment.items():
-        os.environ.setdefault(name, value)
+    """Set ``environment`` in this process, over any value inherited: these variables decide how
+    the framework starts (``KERAS_BACKEND`` is which framework it is), and a shell or a parent
+    process that set them for another framework must not change it."""
+    os.environ.update(environment)
 
 
 def import_seconds(modules: list[str], environment: Mapping[str, str] | None = None) -> float:
