@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from mlpcompare.measuring.devexp import module_path
+from mlpcompare.measuring.devexp import idiomatic_files
 
 
 # Machine-level measurements and the tables over runs. Counting lines and tabulating take
@@ -110,10 +110,13 @@ for framework in FRAMEWORKS:
 rule devexp:
     input:
         unpack(framework_sources),
-        idiomatic_code=[
-            str(module_path(frameworks.get(fw).idiomatic, Path(repo_file("src"))))
-            for fw in FRAMEWORKS
-        ],
+        idiomatic_code=list(
+            dict.fromkeys(
+                str(path)
+                for fw in FRAMEWORKS
+                for path in idiomatic_files(frameworks.get(fw), Path(repo_file("src")))
+            )
+        ),
         first_use=[RESULTS.first_use(fw) for fw in FRAMEWORKS],
         train=run_files("train.json"),
         idiomatic=[

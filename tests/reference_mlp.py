@@ -1,10 +1,19 @@
 """The reference every framework's trainer is tested against: an MLP's forward pass, gradients
 and optimizer steps written out in float64 NumPy, on tiny arrays (the gold-standard pattern of
-micrograd and numpy-ml)."""
+micrograd and numpy-ml); and the problems and checks the trainers' tests share."""
 
 import numpy as np
 
-from mlpcompare.spec import BN_EPS, BN_MOMENTUM, BN_STATS, ModelSpec, init_weights, n_linear_layers
+from mlpcompare.spec import (
+    BN_EPS,
+    BN_MOMENTUM,
+    BN_STATS,
+    ModelSpec,
+    batch_order,
+    batches,
+    init_weights,
+    n_linear_layers,
+)
 
 SPEC = ModelSpec(n_in=5, hidden=(4, 3), n_out=3)  # no square layer: a transposition would show
 BN_SPEC = ModelSpec(n_in=5, hidden=(4, 3), n_out=3, batch_norm=True)
@@ -33,6 +42,42 @@ def tiny_problem(n=12, spec=SPEC, seed=0):
         if name.startswith("b"):
             weights[name] = rng.normal(0, 0.1, weights[name].shape).astype(np.float32)
     return x, y, weights
+
+
+def varied_bn_weights(spec=BN_SPEC, seed=1):
+    """BatchNorm weights whose every array matters: non-trivial gamma, beta and running stats."""
+    rng = np.random.default_rng(seed)
+    params = init_weights(spec, seed)
+    for name in params:
+        if name.startswith(("b", "beta", "mean")):
+            params[name] = rng.normal(0, 0.3, params[name].shape).astype(np.float32)
+        elif name.startswith(("gamma", "var")):
+            params[name] = rng.uniform(0.5, 2.0, params[name].shape).astype(np.float32)
+    return params
+
+
+def assert_a_new_rate_does_not_retrace(trainer, x, y):
+    """Steps and epochs of a jitted trainer (batches of 5, on 12 rows of ``x``, ``y``) at three
+    rates compile its step and its epoch once each: the per-epoch rate is an argument of both,
+    never a constant in them (AdamW's decoupled decay uses it too)."""
+    for epoch, lr in enumerate([0.01, 0.005, 0.0025]):
+        trainer.step(x[:5], y[:5], lr)
+        trainer.train_epoch(batch_order(0, epoch, len(x) - 2), lr)  # 10 rows: full blocks only
+    assert trainer._step._cache_size() == 1
+    assert trainer._blocks._cache_size() == 1
+
+
+def by_epoch_and_by_step(new_trainer, x, y, batch_size, epochs=2):
+    """The weights of two trainers from ``new_trainer()`` after ``epochs`` epochs of ``x``, ``y``
+    at rate 0.01: one trained an epoch per ``train_epoch``, the other on the same batches one
+    ``step`` at a time."""
+    by_epoch, by_step = new_trainer(), new_trainer()
+    for epoch in range(epochs):
+        order = batch_order(0, epoch, len(x))
+        by_epoch.train_epoch(order, lr=0.01)
+        for index in batches(order, batch_size):
+            by_step.step(x[index], y[index], lr=0.01)
+    return by_epoch.get_weights(), by_step.get_weights()
 
 
 def numpy_forward(params, x, activation="relu"):

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -15,14 +16,16 @@ from reference_mlp import (
     BN_SPEC,
     FORWARD_SPECS,
     SPEC,
+    assert_a_new_rate_does_not_retrace,
     assert_params_close,
+    by_epoch_and_by_step,
     numpy_forward,
     tiny_problem,
 )
 
 from mlpcompare import frameworks
 from mlpcompare.frameworks import jax as jax_mlp
-from mlpcompare.frameworks.jax import runtime as jax_runtime
+from mlpcompare.frameworks.jax_common import runtime as jax_runtime
 from mlpcompare.io import ArtifactError
 from mlpcompare.spec import (
     BN_EPS,
@@ -30,7 +33,6 @@ from mlpcompare.spec import (
     ModelSpec,
     TrainSpec,
     batch_order,
-    batches,
     init_weights,
 )
 
@@ -115,14 +117,9 @@ def test_epoch_scan_equals_the_same_steps_one_by_one(n, batch_norm):
     ts = TrainSpec(optimizer="adam", batch_size=5)
     x, y, _ = tiny_problem(n=n, spec=spec)
     weights = init_weights(spec, 0)
-    by_epoch, by_step = (make_trainer(ts, x, y, weights, spec=spec) for _ in range(2))
-    for epoch in range(2):
-        order = batch_order(0, epoch, n)
-        by_epoch.train_epoch(order, lr=0.01)
-        for index in batches(order, ts.batch_size):
-            by_step.step(x[index], y[index], lr=0.01)
-    trained = by_epoch.get_weights()
-    assert_params_close(trained, by_step.get_weights(), atol=1e-6)
+    new_trainer = partial(make_trainer, ts, x, y, weights, spec=spec)
+    trained, stepped = by_epoch_and_by_step(new_trainer, x, y, ts.batch_size)
+    assert_params_close(trained, stepped, atol=1e-6)
     if batch_norm:  # six or eight updates of the running statistics, not one or none
         assert not np.allclose(trained["mean0"], 0) and not np.allclose(trained["var1"], 1)
 
@@ -160,16 +157,10 @@ def test_batch_norm_normalises_by_the_batch_or_the_running_statistics():
 
 
 def test_a_new_learning_rate_does_not_retrace_the_compiled_steps():
-    """The per-epoch rate is an argument of the compiled step and epoch, never a constant in
-    them: AdamW's decoupled decay uses it too."""
     x, y, weights = tiny_problem(spec=BN_SPEC)
-    trainer = make_trainer(TrainSpec(optimizer="adamw", weight_decay=0.1, batch_size=5), x, y,
-                           weights, spec=BN_SPEC)  # fmt: skip
-    for epoch, lr in enumerate([0.01, 0.005, 0.0025]):
-        trainer.step(x[:5], y[:5], lr)
-        trainer.train_epoch(batch_order(0, epoch, len(x) - 2), lr)  # 10 rows: full blocks only
-    assert trainer._step._cache_size() == 1
-    assert trainer._blocks._cache_size() == 1
+    train_spec = TrainSpec(optimizer="adamw", weight_decay=0.1, batch_size=5)
+    trainer = make_trainer(train_spec, x, y, weights, spec=BN_SPEC)
+    assert_a_new_rate_does_not_retrace(trainer, x, y)
 
 
 def test_trainer_leaves_the_callers_weights_alone():

@@ -11,13 +11,22 @@ the framework is imported inside them, never at the top of this file.
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
-from reference_mlp import BN_SPEC, assert_params_close, numpy_forward, tiny_problem
+from reference_mlp import (
+    BN_SPEC,
+    assert_a_new_rate_does_not_retrace,
+    assert_params_close,
+    by_epoch_and_by_step,
+    numpy_forward,
+    tiny_problem,
+    varied_bn_weights,
+)
 
-from mlpcompare.spec import ModelSpec, TrainSpec, batch_order, batches, init_weights
+from mlpcompare.spec import ModelSpec, TrainSpec, init_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,18 +38,6 @@ def keras_jax():
     from mlpcompare.frameworks import keras_jax
 
     return keras_jax
-
-
-def varied_bn_weights(seed=1):
-    """BatchNorm weights whose every array matters: non-trivial gamma, beta and running stats."""
-    rng = np.random.default_rng(seed)
-    params = init_weights(BN_SPEC, seed)
-    for name in params:
-        if name.startswith(("b", "beta", "mean")):
-            params[name] = rng.normal(0, 0.3, params[name].shape).astype(np.float32)
-        elif name.startswith(("gamma", "var")):
-            params[name] = rng.uniform(0.5, 2.0, params[name].shape).astype(np.float32)
-    return params
 
 
 def test_batch_norm_forward_matches_numpy_and_weights_round_trip(keras_jax):
@@ -62,30 +59,17 @@ def test_epoch_scan_equals_the_same_steps_one_by_one(keras_jax, n=12):
     ts = TrainSpec(optimizer="adam", batch_size=5)
     x, y, _ = tiny_problem(n=n, spec=spec)
     weights = init_weights(spec, 0)
-    by_epoch, by_step = (
-        keras_jax.Trainer(spec, ts, weights, x, y, seed=0, device="cpu") for _ in range(2)
-    )
-    for epoch in range(2):
-        order = batch_order(0, epoch, n)
-        by_epoch.train_epoch(order, lr=0.01)
-        for index in batches(order, ts.batch_size):
-            by_step.step(x[index], y[index], lr=0.01)
-    trained = by_epoch.get_weights()
-    assert_params_close(trained, by_step.get_weights(), atol=1e-6)
+    new_trainer = partial(keras_jax.Trainer, spec, ts, weights, x, y, seed=0, device="cpu")
+    trained, stepped = by_epoch_and_by_step(new_trainer, x, y, ts.batch_size)
+    assert_params_close(trained, stepped, atol=1e-6)
     assert not np.allclose(trained["mean0"], 0) and not np.allclose(trained["var1"], 1)
 
 
 def test_a_new_rate_does_not_retrace(keras_jax):
-    """The rate is an argument of the compiled step and epoch (AdamW's decay uses it too)."""
     x, y, weights = tiny_problem(spec=BN_SPEC)
-    trainer = keras_jax.Trainer(BN_SPEC, TrainSpec(optimizer="adamw", weight_decay=0.1,
-                                batch_size=5), weights=weights, x_train=x, y_train=y, seed=0,
-                                device="cpu")  # fmt: skip
-    for epoch, lr in enumerate([0.01, 0.005, 0.0025]):
-        trainer.step(x[:5], y[:5], lr)
-        trainer.train_epoch(batch_order(0, epoch, len(x) - 2), lr)  # 10 rows: full blocks only
-    assert trainer._step._cache_size() == 1
-    assert trainer._blocks._cache_size() == 1
+    train_spec = TrainSpec(optimizer="adamw", weight_decay=0.1, batch_size=5)
+    trainer = keras_jax.Trainer(BN_SPEC, train_spec, weights, x, y, seed=0, device="cpu")
+    assert_a_new_rate_does_not_retrace(trainer, x, y)
 
 
 def test_training_starts_neither_tensorflow_nor_torch():

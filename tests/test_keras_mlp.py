@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from reference_mlp import NUMPY_ACTIVATIONS, numpy_cross_entropy
+from reference_mlp import NUMPY_ACTIVATIONS, numpy_cross_entropy, varied_bn_weights
 
 from mlpcompare import frameworks
 from mlpcompare.frameworks import keras as keras_mlp
@@ -102,18 +102,6 @@ def _bn_forward(params, x, training):
         )
     last = n_layers - 1
     return a @ params[f"W{last}"].astype(np.float64) + params[f"b{last}"], batch_stats
-
-
-def _varied_bn_weights(seed=1):
-    """BatchNorm weights whose every array matters: non-trivial gamma, beta and running stats."""
-    rng = np.random.default_rng(seed)
-    params = init_weights(BN_SPEC, seed)
-    for name in params:
-        if name.startswith(("b", "beta", "mean")):
-            params[name] = rng.normal(0, 0.3, params[name].shape).astype(np.float32)
-        elif name.startswith(("gamma", "var")):
-            params[name] = rng.uniform(0.5, 2.0, params[name].shape).astype(np.float32)
-    return params
 
 
 def _assert_params_close(actual, expected, atol):
@@ -328,7 +316,7 @@ def test_batch_norm_sits_between_dense_and_activation_with_spec_constants():
 
 def test_batch_norm_training_step_uses_batch_stats_and_updates_moving_ones_biased():
     x, y = _data(spec=BN_SPEC)
-    params = _varied_bn_weights()
+    params = varied_bn_weights(BN_SPEC)
     trainer = _trainer(TrainSpec(optimizer="sgd"), spec=BN_SPEC, weights=params, data=(x, y))
     loss = trainer.step(x, y, lr=0.0)  # rate 0: only the moving statistics change
     logits, batch_stats = _bn_forward(params, x, training=True)
@@ -346,7 +334,7 @@ def test_batch_norm_training_step_uses_batch_stats_and_updates_moving_ones_biase
 
 def test_batch_norm_inference_uses_moving_statistics():
     x, y = _data(spec=BN_SPEC)
-    params = _varied_bn_weights()
+    params = varied_bn_weights(BN_SPEC)
     trainer = _trainer(TrainSpec(), spec=BN_SPEC, weights=params, data=(x, y))
     expected, _ = _bn_forward(params, x, training=False)
     np.testing.assert_allclose(trainer.predict_logits(x), expected, rtol=0, atol=1e-5)
@@ -357,7 +345,7 @@ def test_batch_norm_inference_uses_moving_statistics():
 
 def test_batch_norm_state_survives_save_and_load(tmp_path):
     x, y = _data(spec=BN_SPEC)
-    trainer = _trainer(TrainSpec(), spec=BN_SPEC, weights=_varied_bn_weights(), data=(x, y))
+    trainer = _trainer(TrainSpec(), spec=BN_SPEC, weights=varied_bn_weights(BN_SPEC), data=(x, y))
     trainer.step(x, y, 1e-2)
     path = str(tmp_path / MODEL_FILE)
     trainer.save(path)
@@ -374,7 +362,7 @@ def test_batch_norm_state_survives_save_and_load(tmp_path):
 
 def test_adamw_decays_only_kernels_and_leaves_the_loss_without_penalty():
     x, y = _data(spec=BN_SPEC)
-    params, lr, wd = _varied_bn_weights(), 1e-2, 0.5
+    params, lr, wd = varied_bn_weights(BN_SPEC), 1e-2, 0.5
     adamw = _trainer(TrainSpec(optimizer="adamw", weight_decay=wd), BN_SPEC, params, (x, y))
     adam = _trainer(TrainSpec(optimizer="adam"), BN_SPEC, params, (x, y))
     assert adamw.model.losses == []  # no L2 regulariser

@@ -13,6 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from mlpcompare import frameworks
+from mlpcompare.measuring import codedeps
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = yaml.safe_load((ROOT / "schemas" / "config.schema.yaml").read_text())
@@ -60,11 +61,27 @@ def check_folder(name: str) -> list[str]:
     return problems
 
 
+def _shared_modules(package: Path) -> set[str]:
+    """The modules of a shared folder beside the frameworks' (as `keras_common/`) that the
+    trainer package in ``package`` runs, read from the code."""
+    if not (package / "__init__.py").is_file():
+        return set()
+    own = {frameworks.python_name(name) for name in frameworks.NAMES}
+    ran = map(Path, codedeps.sources(ROOT / "src", package / "__init__.py"))
+    return {
+        str(path.relative_to(ROOT))
+        for path in ran
+        if path.parent.parent == package.parent and path.parent.name not in own
+    }
+
+
 def check_registry_entry(name: str) -> list[str]:
     """**Registry entry**: `<name>:` in `src/mlpcompare/frameworks/frameworks.yaml` with every
     field that `src/mlpcompare/frameworks/__init__.py` documents (`import_environment` only where
     the framework reads variables at import), `trainer` and `idiomatic` naming the two modules
-    of its folder, and `sources` listing every other module of its folder."""
+    of its folder, and `sources` listing every other module of its folder and the modules of a
+    shared folder (as `keras_common/`, code two frameworks run alike) that its trainer package
+    imports."""
     entry = ENTRIES.get(name)
     if entry is None:
         return [f"frameworks.yaml has no entry {name!r}"]
@@ -80,6 +97,7 @@ def check_registry_entry(name: str) -> list[str]:
         problems.append(f"idiomatic is not {module}.idiomatic")
     package = ROOT / "src" / "mlpcompare" / "frameworks" / frameworks.python_name(name)
     modules = {str(p.relative_to(ROOT)) for p in package.glob("*.py") if p.name != "idiomatic.py"}
+    modules |= _shared_modules(package)
     if set(entry.get("sources", ())) != modules:
         problems.append(f"sources {entry.get('sources')} are not the modules {sorted(modules)}")
     return problems

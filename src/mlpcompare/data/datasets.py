@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.datasets import load_digits, make_circles
 
 from mlpcompare.logs import UserError
 
@@ -117,6 +116,10 @@ def xor_set(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray,
 
 def embedded_dataset(name: str, n_samples: int, noise: float, seed: int) -> dict:
     """Features (n, d) float64 in their natural range, labels (n,), image shape or None, classes."""
+    # scikit-learn is imported here, not at the top: the Snakefile imports this module, and
+    # every Snakemake start (each dry run of the tests) would otherwise pay its ~1 s import.
+    from sklearn.datasets import load_digits, make_circles
+
     if name == "digits":
         bunch = load_digits()
         return {"x": bunch.data / 16.0, "y": bunch.target, "image_shape": (8, 8),

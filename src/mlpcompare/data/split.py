@@ -7,7 +7,6 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from mlpcompare.data.datasets import (
     IDX_TEST_SIZE,
@@ -89,6 +88,8 @@ def stratified_split(
         refuse(smallest_class, held_part)
     if len(y) - n_held < n_classes:
         refuse(smallest_class, keep_part)
+    from sklearn.model_selection import train_test_split  # here: see embedded_dataset
+
     x_keep, x_held, y_keep, y_held = train_test_split(
         x, y, test_size=fraction, stratify=y, random_state=seed
     )

@@ -33,7 +33,8 @@ class Framework:
     they are given; nothing else names the file); ``env``: its conda environment under
     ``envs/``; ``gpu``: whether it can train on a GPU; ``sources``: its model and training code
     (files or folders, relative to the repository; not the idiomatic module), counted as its code
-    size; ``api``: how the tuned trainer trains, in a few words; ``colour``: its colour in every
+    size, with the modules it shares with another framework (``keras_common``, ``jax_common``);
+    ``api``: how the tuned trainer trains, in a few words; ``colour``: its colour in every
     figure; ``packages``: distributions whose versions are recorded with the results (their
     installed size is measured too, :mod:`mlpcompare.measuring.devexp`).
     For the memory estimate of a training job (:mod:`mlpcompare.training.limits`): ``runtime_mib``,

@@ -2,7 +2,9 @@
 long a new user waits before the first result.
 
 Per framework and variant (``tuned``: the registry's ``sources``; ``idiomatic``: its
-``idiomatic`` module plus the definitions it borrows from those sources, such as the model class):
+``idiomatic`` module, with the shared idiomatic module it runs as its own where two frameworks
+share one (:func:`idiomatic_files`), plus the definitions they borrow from those sources, such as
+the model class):
 
 * code lines, as :mod:`mlpcompare.measuring.codesize` counts them (comments, docstrings, blanks out);
 * the distinct framework API names used (:mod:`mlpcompare.measuring.code_uses`); for NumPy,
@@ -123,11 +125,26 @@ def code_row(fw: frameworks.Framework, variant: str, files: list[Path], uses: Us
     return row | {"api_list": " ".join(sorted(uses.api))}
 
 
+def idiomatic_files(fw: frameworks.Framework, src: Path) -> list[Path]:
+    """The idiomatic module of ``fw`` under the source root ``src``, then the shared idiomatic
+    modules it imports, whose code is its own: the two Keras frameworks' ``fit`` is
+    ``keras_common.idiomatic``'s, what a Keras user writes on either backend."""
+    path = module_path(fw.idiomatic, src)
+    shared = [
+        node.module
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.module.startswith(f"{frameworks.__name__}.")
+        and node.module.endswith(".idiomatic")
+    ]
+    return [path, *(module_path(name, src) for name in dict.fromkeys(shared))]
+
+
 def variant_files(fw: frameworks.Framework, repo: Path) -> dict[str, tuple[list[Path], list[Path]]]:
     """Per variant: (its files, the files it may borrow definitions from)."""
     tuned = [f for source in fw.sources for f in codesize.python_files(repo / source)]
-    idiomatic = module_path(fw.idiomatic, repo / "src")
-    return {"tuned": (tuned, []), "idiomatic": ([idiomatic], tuned)}
+    return {"tuned": (tuned, []), "idiomatic": (idiomatic_files(fw, repo / "src"), tuned)}
 
 
 def code_rows(names: Iterable[str], repo: str | Path) -> list[dict]:
@@ -144,10 +161,16 @@ def code_rows(names: Iterable[str], repo: str | Path) -> list[dict]:
 
 
 def idiomatic_imports(name: str, repo: str | Path) -> list[str]:
-    """The framework modules the idiomatic module of ``name`` imports: what a new user types."""
+    """The framework modules the idiomatic code of ``name`` imports (:func:`idiomatic_files`):
+    what a new user types."""
     fw = frameworks.get(name)
-    path = module_path(fw.idiomatic, Path(repo) / "src")
-    return framework_modules(ast.parse(path.read_text()), import_names(fw.packages))
+    roots = import_names(fw.packages)
+    found = [
+        module
+        for path in idiomatic_files(fw, Path(repo) / "src")
+        for module in framework_modules(ast.parse(path.read_text()), roots)
+    ]
+    return list(dict.fromkeys(found))
 
 
 # --- time to first result (run in the framework's environment) --------------------------------

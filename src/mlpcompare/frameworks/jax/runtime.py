@@ -1,10 +1,11 @@
-"""Where the JAX MLP runs: CPU threads, the device, and the record of both."""
+"""Where the JAX MLP runs: the matmul precision, the record of the run's environment and the
+matrix products of the in-run ceiling. CPU threads and the device are those of every framework on
+JAX (:mod:`mlpcompare.frameworks.jax_common.runtime`).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from functools import partial
 from importlib.metadata import version
 
@@ -12,7 +13,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-DEVICES = ("auto", "cpu", "cuda")
+from mlpcompare.frameworks.jax_common.runtime import devices_and_threads, jax_device
+
 # JAX probes for a TPU at start-up and logs, at INFO, that it found none: noise in every job's
 # log on a machine without one. Warnings and errors still come through.
 logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
@@ -25,50 +27,8 @@ PRECISION = jax.lax.Precision.HIGHEST
 jax.config.update("jax_default_matmul_precision", "highest")
 
 
-def configure_threads(n: int) -> None:
-    """Let this process run on ``n`` CPUs: the only thread setting XLA's CPU backend obeys.
-
-    XLA has no thread-count option (``--xla_cpu_multi_thread_eigen=false`` and the old
-    ``intra_op_parallelism_threads`` no longer limit it: a 2048x2048 product still kept four
-    threads busy here). Its CPU client sizes its thread pools by the CPUs the process may run on
-    (``sched_getaffinity``) when the backend starts, so the CPU affinity is narrowed to ``n`` of
-    the allowed CPUs, for every thread of the process (threads made later inherit it). Called
-    before the first array, the pools get ``n`` threads; called later, the existing threads still
-    share those ``n`` CPUs. Under SLURM the job's cgroup usually allows exactly ``n`` CPUs already
-    and nothing changes. :func:`environment` records the CPUs in effect.
-    """
-    if n < 1:
-        raise ValueError(f"threads must be at least 1, got {n}")
-    if not hasattr(os, "sched_setaffinity"):  # not Linux: XLA uses every CPU
-        return
-    allowed = sorted(os.sched_getaffinity(0))
-    if n >= len(allowed):
-        return
-    cpus = set(allowed[:n])
-    for thread_id in os.listdir("/proc/self/task"):
-        with contextlib.suppress(ProcessLookupError):  # the thread ended since the listing
-            os.sched_setaffinity(int(thread_id), cpus)
-
-
-def resolve_device(requested: str) -> str:
-    """``"auto"`` -> ``"cuda"`` if JAX has a CUDA device, else ``"cpu"``; checks ``"cuda"``."""
-    if requested not in DEVICES:
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {requested!r}")
-    has_cuda = bool(cuda_devices())
-    if requested == "cuda" and not has_cuda:
-        raise RuntimeError(
-            f"device 'cuda' was requested but JAX finds no CUDA device (jax {jax.__version__}, "
-            f"backend {jax.default_backend()!r}; a GPU site installs jax[cuda12]); "
-            f"use 'auto' or 'cpu'"
-        )
-    if requested == "auto":
-        return "cuda" if has_cuda else "cpu"
-    return requested
-
-
 def environment() -> dict:
     """Versions, backend, devices, threads (CPUs) and the x64 flag, for the run's record."""
-    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "framework": "jax",
         "versions": {
@@ -77,26 +37,11 @@ def environment() -> dict:
             "optax": optax.__version__,
         },
         "backend": jax.default_backend(),
-        "devices": [f"{d.platform}:{d.id} {d.device_kind}" for d in jax.devices()],
-        "device": jax.devices()[0].device_kind if cuda_devices() else "cpu",
-        "threads": len(affinity) if affinity is not None else os.cpu_count(),
-        "cpu_affinity": affinity,
-        "xla_flags": os.environ.get("XLA_FLAGS"),
+        **devices_and_threads(),
         "x64": bool(jax.config.read("jax_enable_x64")),
         "matmul_precision": PRECISION.name,
         "default_matmul_precision": jax.config.jax_default_matmul_precision,
     }
-
-
-def cuda_devices() -> list[jax.Device]:
-    try:
-        return jax.devices("cuda")
-    except RuntimeError:  # no CUDA backend in this jaxlib, or it failed to start
-        return []
-
-
-def jax_device(name: str) -> jax.Device:
-    return cuda_devices()[0] if name == "cuda" else jax.devices("cpu")[0]
 
 
 def step_products(pairs, device: str, steps: int = 1):

@@ -10,8 +10,8 @@ import numpy as np
 
 from mlpcompare.frameworks.jax.canonical import canonical_from_params, params_from_canonical
 from mlpcompare.frameworks.jax.model import Params, Stats, predict
-from mlpcompare.frameworks.jax.runtime import jax_device, resolve_device
 from mlpcompare.frameworks.jax.trainer import EVAL_CHUNK
+from mlpcompare.frameworks.jax_common.runtime import jax_device, resolve_device
 from mlpcompare.io import read_npz
 from mlpcompare.spec import ModelSpec
 

@@ -23,7 +23,7 @@ from mlpcompare import frameworks
 from mlpcompare.frameworks.jax.canonical import canonical_from_params, params_from_canonical
 from mlpcompare.frameworks.jax.model import Params, Stats, loss, penalty, predict
 from mlpcompare.frameworks.jax.optim import optimizer, reported_l2
-from mlpcompare.frameworks.jax.runtime import jax_device, resolve_device
+from mlpcompare.frameworks.jax_common.runtime import jax_device, resolve_device
 from mlpcompare.io import write_npz
 
 # Rows per forward pass in inference: bounds activation memory on big sets (registry: eval_chunk).

@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mlpcompare.frameworks.keras.model import batch_norm_layers, dense_layers
 from mlpcompare.frameworks.keras.runtime import TF_DEVICES, resolve_device
 from mlpcompare.frameworks.keras.trainer import chunked_logits
+from mlpcompare.frameworks.keras_common.serving import load_checked
 from mlpcompare.io import atomic_path
 from mlpcompare.spec import ModelSpec
 
@@ -72,11 +72,5 @@ def serving_function(model: keras.Sequential, n_in: int) -> tf.types.experimenta
 def load_model(path: str, model_spec: ModelSpec, device: str) -> Predictor:
     """Load a file written by :meth:`Trainer.save` (safe mode: no arbitrary code runs)."""
     device = resolve_device(device)
-    with tf.device(TF_DEVICES[device]):
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    sizes = [model.input_shape[-1], *(d.units for d in dense_layers(model))]
-    if sizes != model_spec.layer_sizes:
-        raise ValueError(f"{path} has layer sizes {sizes}, expected {model_spec.layer_sizes}")
-    if bool(batch_norm_layers(model)) != model_spec.batch_norm:
-        raise ValueError(f"{path} does not match batch_norm={model_spec.batch_norm}")
+    model = load_checked(path, model_spec, tf.device(TF_DEVICES[device]))
     return Predictor(model, device, model_spec)

@@ -8,10 +8,11 @@ import numpy as np
 import tensorflow as tf
 
 from mlpcompare import frameworks
-from mlpcompare.frameworks.keras.model import build_model, get_params, set_params
-from mlpcompare.frameworks.keras.optim import build_optimizer, l2_penalty
+from mlpcompare.frameworks.keras.optim import build_optimizer
 from mlpcompare.frameworks.keras.runtime import TF_DEVICES, resolve_device
-from mlpcompare.io import atomic_path
+from mlpcompare.frameworks.keras_common.model import build_model, get_params, set_params
+from mlpcompare.frameworks.keras_common.optim import l2_penalty
+from mlpcompare.frameworks.keras_common.serving import save_model
 from mlpcompare.spec import ModelSpec, TrainSpec
 
 # Rows per forward call when predicting: bounds activation memory (registry: eval_chunk).
@@ -134,13 +135,6 @@ class Trainer:
         set_params(self.model, params)
 
     def save(self, path: str) -> None:
-        """Write a ``.keras`` file atomically (temp file in the same folder, then rename).
-
-        The model is never compiled, so the file holds architecture and weights only (BatchNorm's
-        moving statistics are weights of its layer): no optimizer state and no custom objects,
-        and it loads with ``safe_mode=True``.
-        """
-        if not str(path).endswith(".keras"):
-            raise ValueError(f"a Keras model file must end with .keras, got {path!r}")
-        with atomic_path(path, suffix=".keras") as tmp:  # Keras insists on the suffix
-            self.model.save(tmp)
+        """Write a ``.keras`` file atomically: architecture and weights, no optimizer state
+        (:func:`~mlpcompare.frameworks.keras_common.serving.save_model`)."""
+        save_model(self.model, path)

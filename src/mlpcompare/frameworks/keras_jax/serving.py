@@ -9,8 +9,9 @@ import jax
 import keras
 import numpy as np
 
-from mlpcompare.frameworks.keras_jax.model import batch_norm_layers, dense_layers, get_params
-from mlpcompare.frameworks.keras_jax.runtime import KERAS_DEVICES, jax_device, resolve_device
+from mlpcompare.frameworks.jax_common.runtime import jax_device, resolve_device
+from mlpcompare.frameworks.keras_common.model import get_params
+from mlpcompare.frameworks.keras_common.serving import KERAS_DEVICES, load_checked
 from mlpcompare.frameworks.keras_jax.trainer import EVAL_CHUNK, inference_logits, values
 from mlpcompare.spec import ModelSpec
 
@@ -76,11 +77,5 @@ class Predictor:
 def load_model(path: str, model_spec: ModelSpec, device: str) -> Predictor:
     """Load a file written by :meth:`Trainer.save` (safe mode: no arbitrary code runs)."""
     device = resolve_device(device)
-    with keras.device(KERAS_DEVICES[device]):
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    sizes = [model.input_shape[-1], *(d.units for d in dense_layers(model))]
-    if sizes != model_spec.layer_sizes:
-        raise ValueError(f"{path} has layer sizes {sizes}, expected {model_spec.layer_sizes}")
-    if bool(batch_norm_layers(model)) != model_spec.batch_norm:
-        raise ValueError(f"{path} does not match batch_norm={model_spec.batch_norm}")
+    model = load_checked(path, model_spec, keras.device(KERAS_DEVICES[device]))
     return Predictor(model, model_spec, device)

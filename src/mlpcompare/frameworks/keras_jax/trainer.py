@@ -2,11 +2,13 @@
 arrays, ``model.stateless_call`` for the forward pass, ``jax.value_and_grad`` for the gradients and
 ``optimizer.stateless_apply`` for the update, in one ``jax.jit`` step; an epoch's full batches in
 one ``lax.scan`` (as the JAX framework runs them). The shared permutation decides the batches and
-the optimizer maths is the textbook forms every framework uses (:mod:`.optim`).
+the optimizer maths is the textbook forms every framework uses
+(:mod:`mlpcompare.frameworks.keras_common.optim`).
 
 Randomness: each Dropout layer's seed generator is state like BatchNorm's moving statistics (a
-non-trainable variable, from the run's seed: :func:`.model.build_model`), carried from step to
-step, so a whole epoch and the same batches stepped one by one draw the same masks.
+non-trainable variable, from the run's seed:
+:func:`mlpcompare.frameworks.keras_common.model.build_model`), carried from step to step, so a
+whole epoch and the same batches stepped one by one draw the same masks.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import keras
 import numpy as np
 
 from mlpcompare import frameworks
-from mlpcompare.frameworks.keras_jax.model import build_model, get_params, set_params
-from mlpcompare.frameworks.keras_jax.optim import build_optimizer, l2_penalty
-from mlpcompare.frameworks.keras_jax.runtime import jax_device, resolve_device
-from mlpcompare.io import atomic_path
+from mlpcompare.frameworks.jax_common.runtime import jax_device, resolve_device
+from mlpcompare.frameworks.keras_common.model import build_model, get_params, set_params
+from mlpcompare.frameworks.keras_common.optim import build_optimizer, l2_penalty
+from mlpcompare.frameworks.keras_common.serving import save_model
 
 # Rows per forward pass in inference: bounds activation memory (registry: eval_chunk).
 EVAL_CHUNK = frameworks.get("keras-jax").eval_chunk
@@ -138,13 +140,10 @@ class Trainer:
         self.state = self._read_state()
 
     def save(self, path: str) -> None:
-        """Write a ``.keras`` file atomically: architecture and weights (BatchNorm's moving
-        statistics are weights of its layer), no optimizer state; it loads in safe mode."""
-        if not str(path).endswith(".keras"):
-            raise ValueError(f"a Keras model file must end with .keras, got {path!r}")
+        """Write a ``.keras`` file atomically: architecture and weights, no optimizer state
+        (:func:`~mlpcompare.frameworks.keras_common.serving.save_model`)."""
         self._write_back()
-        with atomic_path(path, suffix=".keras") as tmp:  # Keras insists on the suffix
-            self.model.save(tmp)
+        save_model(self.model, path)
 
     def _read_state(self) -> State:
         """The Keras objects' variables as the arrays a step takes, on the trainer's device."""

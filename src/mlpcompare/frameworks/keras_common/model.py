@@ -1,9 +1,8 @@
 """The model: a plain ``keras.Sequential`` of ``Dense`` layers, and its canonical parameters.
 
-The same network as the TensorFlow-backed Keras framework builds (Dense kernels are
-``(n_in, n_out)``, the canonical layout, so weights pass in and out untransposed; Keras' own
-``BatchNormalization`` before each hidden activation when the spec asks for it). Each
-``Dropout`` gets its own seed, so a trainer's masks depend on its run's seed and nothing global.
+Dense kernels are ``(n_in, n_out)``, the canonical layout, so weights pass in and out
+untransposed; Keras' own ``BatchNormalization`` sits before each hidden activation when the spec
+asks for it.
 """
 
 from __future__ import annotations
@@ -15,20 +14,29 @@ from keras import layers
 from mlpcompare.spec import BN_EPS, ModelSpec, keras_bn_momentum, keras_l2_factor
 
 
-def build_model(spec: ModelSpec, weight_decay: float, seed: int = 0) -> keras.Sequential:
+def build_model(spec: ModelSpec, weight_decay: float, seed: int | None = None) -> keras.Sequential:
     """``n_in -> Dense(h) [-> BatchNorm] -> act [-> Dropout] ... -> Dense(n_out)``: logits.
 
-    ``weight_decay`` is the coupled L2 penalty (0 for a decoupled optimizer): a kernel
-    regulariser with Keras' factor on every kernel and on no bias (gradient
-    ``+ weight_decay * W``). Hidden layer ``i``'s Dropout draws from its own stream of ``seed``.
+    ``weight_decay`` is the coupled L2 penalty (pass 0 for a decoupled optimizer, see
+    :func:`.optim.l2_penalty`): a kernel regulariser with Keras' factor on every kernel, the output
+    layer's too, and on no bias (gradient ``+ weight_decay * W``). The activation is a layer of its
+    own so that BatchNorm can sit between the Dense and it; without BatchNorm it is fused into the
+    Dense, as before. With a ``seed``, hidden layer ``i``'s Dropout draws from its own stream of
+    it, so the masks depend on the run's seed and nothing global (the JAX backend's trainer
+    carries each layer's seed state); without, from Keras' global seed generator, which
+    ``keras.utils.set_random_seed`` seeds (the TensorFlow backend's trainer).
     """
 
     def l2():
         return keras.regularizers.L2(keras_l2_factor(weight_decay)) if weight_decay else None
 
-    streams = np.random.SeedSequence(seed).generate_state(len(spec.hidden))
+    if seed is None:
+        dropout_seeds = [None] * len(spec.hidden)
+    else:
+        streams = np.random.SeedSequence(seed).generate_state(len(spec.hidden))
+        dropout_seeds = [int(stream) for stream in streams]
     hidden = []
-    for width, stream in zip(spec.hidden, streams, strict=True):
+    for width, dropout_seed in zip(spec.hidden, dropout_seeds, strict=True):
         if spec.batch_norm:
             hidden += [
                 layers.Dense(width, kernel_regularizer=l2()),
@@ -39,7 +47,7 @@ def build_model(spec: ModelSpec, weight_decay: float, seed: int = 0) -> keras.Se
         else:
             hidden.append(layers.Dense(width, activation=spec.activation, kernel_regularizer=l2()))
         if spec.dropout > 0:
-            hidden.append(layers.Dropout(spec.dropout, seed=int(stream)))
+            hidden.append(layers.Dropout(spec.dropout, seed=dropout_seed))
     output = layers.Dense(spec.n_out, kernel_regularizer=l2())
     return keras.Sequential([layers.Input(shape=(spec.n_in,)), *hidden, output])
 
@@ -52,14 +60,23 @@ def batch_norm_layers(model: keras.Sequential) -> list[layers.BatchNormalization
     return [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
 
 
+def _batch_norm_variables(bn: layers.BatchNormalization, i: int) -> dict:
+    """Canonical names of hidden layer ``i``'s BatchNorm arrays -> the layer's variables."""
+    return {
+        f"gamma{i}": bn.gamma,
+        f"beta{i}": bn.beta,
+        f"mean{i}": bn.moving_mean,
+        f"var{i}": bn.moving_variance,
+    }
+
+
 def _canonical_variables(model: keras.Sequential) -> dict:
     """Every canonical name (``W{i}``, ``b{i}``, BatchNorm's arrays) -> its Keras variable."""
     variables = {}
     for i, dense in enumerate(dense_layers(model)):
         variables[f"W{i}"], variables[f"b{i}"] = dense.kernel, dense.bias
     for i, bn in enumerate(batch_norm_layers(model)):
-        variables.update({f"gamma{i}": bn.gamma, f"beta{i}": bn.beta,
-                          f"mean{i}": bn.moving_mean, f"var{i}": bn.moving_variance})  # fmt: skip
+        variables.update(_batch_norm_variables(bn, i))
     return variables
 
 
@@ -73,8 +90,9 @@ def get_params(model: keras.Sequential) -> dict[str, np.ndarray]:
 
 
 def set_params(model: keras.Sequential, params: dict[str, np.ndarray]) -> None:
-    """Copy a canonical dict into ``model``; every array is checked, as a wrong shape would
-    otherwise only surface as an XLA shape error deep inside the first step."""
+    """Copy a canonical dict into ``model``; a Dense kernel already is (n_in, n_out). Every array
+    is checked, as a wrong shape would otherwise only surface deep inside the first step (as an
+    XLA shape error on the JAX backend)."""
     variables = _canonical_variables(model)
     extra = set(params) - set(variables)
     if extra:

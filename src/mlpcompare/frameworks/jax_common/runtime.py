@@ -1,0 +1,75 @@
+"""Where a framework on JAX runs: CPU threads (XLA's pools) and the device."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import jax
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def configure_threads(n: int) -> None:
+    """Let this process run on ``n`` CPUs: the only thread setting XLA's CPU backend obeys.
+
+    XLA has no thread-count option (``--xla_cpu_multi_thread_eigen=false`` and the old
+    ``intra_op_parallelism_threads`` no longer limit it: a 2048x2048 product still kept four
+    threads busy here). Its CPU client sizes its thread pools by the CPUs the process may run on
+    (``sched_getaffinity``) when the backend starts, so the CPU affinity is narrowed to ``n`` of
+    the allowed CPUs, for every thread of the process (threads made later inherit it). Called
+    before the first array, the pools get ``n`` threads; called later, the existing threads still
+    share those ``n`` CPUs. Under SLURM the job's cgroup usually allows exactly ``n`` CPUs already
+    and nothing changes. Each framework's ``environment`` records the CPUs in effect.
+    """
+    if n < 1:
+        raise ValueError(f"threads must be at least 1, got {n}")
+    if not hasattr(os, "sched_setaffinity"):  # not Linux: XLA uses every CPU
+        return
+    allowed = sorted(os.sched_getaffinity(0))
+    if n >= len(allowed):
+        return
+    cpus = set(allowed[:n])
+    for thread_id in os.listdir("/proc/self/task"):
+        with contextlib.suppress(ProcessLookupError):  # the thread ended since the listing
+            os.sched_setaffinity(int(thread_id), cpus)
+
+
+def cuda_devices() -> list[jax.Device]:
+    try:
+        return jax.devices("cuda")
+    except RuntimeError:  # no CUDA backend in this jaxlib, or it failed to start
+        return []
+
+
+def resolve_device(requested: str) -> str:
+    """``"auto"`` -> ``"cuda"`` if JAX has a CUDA device, else ``"cpu"``; checks ``"cuda"``."""
+    if requested not in DEVICES:
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {requested!r}")
+    has_cuda = bool(cuda_devices())
+    if requested == "cuda" and not has_cuda:
+        raise RuntimeError(
+            f"device 'cuda' was requested but JAX finds no CUDA device (jax {jax.__version__}, "
+            f"backend {jax.default_backend()!r}; a GPU site installs jax[cuda12]); "
+            f"use 'auto' or 'cpu'"
+        )
+    if requested == "auto":
+        return "cuda" if has_cuda else "cpu"
+    return requested
+
+
+def jax_device(name: str) -> jax.Device:
+    return cuda_devices()[0] if name == "cuda" else jax.devices("cpu")[0]
+
+
+def devices_and_threads() -> dict:
+    """The devices JAX sees, the one a run uses, the CPUs it may use and XLA's flags, for the
+    run's record (``environment``)."""
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "devices": [f"{d.platform}:{d.id} {d.device_kind}" for d in jax.devices()],
+        "device": jax.devices()[0].device_kind if cuda_devices() else "cpu",
+        "threads": len(affinity) if affinity is not None else os.cpu_count(),
+        "cpu_affinity": affinity,
+        "xla_flags": os.environ.get("XLA_FLAGS"),
+    }
