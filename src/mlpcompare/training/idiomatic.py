@@ -7,13 +7,15 @@ weights with the same full recipe (epochs, ``lr * lr_decay**epoch``, early stopp
 ``monitor`` with ``patience``, the best epoch's weights kept) but each framework's own way, with
 its own conveniences where it has them, as a user following its documentation would:
 
-* :mod:`.numpy_loop`: a plain NumPy loop whose expressions allocate (what a notebook writes);
-* :mod:`.torch_loop`: ``nn.Sequential``, ``DataLoader(shuffle=True)``, the textbook loop,
-  ``torch.optim`` and ``lr_scheduler.ExponentialLR``, early stopping by hand;
-* :mod:`.keras_fit`: ``model.compile`` + ``model.fit(validation_data=...)`` with the
-  ``LearningRateScheduler`` and ``EarlyStopping(restore_best_weights=True)`` callbacks;
-* :mod:`.jax_optax`: a ``jax.jit`` step with an optax optimizer and schedule over
-  ``jax.random`` shuffles, early stopping by hand.
+* NumPy (``frameworks/numpy/idiomatic.py``): a plain NumPy loop whose expressions allocate
+  (what a notebook writes);
+* PyTorch (``frameworks/torch/idiomatic.py``): ``nn.Sequential``, ``DataLoader(shuffle=True)``,
+  the textbook loop, ``torch.optim`` and ``lr_scheduler.ExponentialLR``, early stopping by hand;
+* Keras on TensorFlow and on JAX (``frameworks/keras_common/idiomatic.py``, shared):
+  ``model.compile`` + ``model.fit(validation_data=...)`` with the ``LearningRateScheduler`` and
+  ``EarlyStopping(restore_best_weights=True)`` callbacks;
+* JAX (``frameworks/jax/idiomatic.py``): a ``jax.jit`` step with an optax optimizer and schedule
+  over ``jax.random`` shuffles, early stopping by hand.
 
 The registry (:mod:`mlpcompare.frameworks`, ``idiomatic``) names each framework's module. Each
 exposes ``API`` (the path in a few words), ``INFERENCE_API`` (the call its users predict with: a

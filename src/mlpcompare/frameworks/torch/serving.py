@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -13,6 +14,13 @@ from mlpcompare.frameworks.torch.runtime import resolve_device
 from mlpcompare.frameworks.torch.trainer import predict
 from mlpcompare.io import atomic_path
 from mlpcompare.spec import ModelSpec
+
+# Loggers of torch.onnx.export and the ONNX libraries it drives, and the least level they log.
+QUIET_EXPORT_LOGGERS = {
+    "torch.onnx._internal.exporter._registration": logging.ERROR,
+    "onnx_ir": logging.WARNING,
+    "onnxscript": logging.WARNING,
+}
 
 
 class Predictor:
@@ -46,6 +54,10 @@ class Predictor:
         and to be removed), from a CPU copy: ONNX Runtime serves it on the CPU. The batch
         dimension is dynamic, so one file serves every batch size.
         """
+        # The exporter's own chatter, kept out of the job's log: a warning per torchvision
+        # operator it cannot register (no MLP uses one) and its optimiser passes at INFO.
+        for name, level in QUIET_EXPORT_LOGGERS.items():
+            logging.getLogger(name).setLevel(level)
         model = copy.deepcopy(self.model).cpu().eval()
         # Two rows: torch.export specialises a dimension of size 0 or 1 to a constant.
         example = (torch.zeros(2, model.linears()[0].in_features),)
