@@ -374,7 +374,7 @@ def test_throughput_rows_by_hand():
     tuned, idio, tf = rows
     assert tuned["api"] == ""  # no tuned trainer called "np"; the real ones are named:
     torch_row = throughput_rows([make_run("torch", 0, 0.9)], [], ROOFLINE)[0]
-    assert torch_row["api"].startswith("torch_mlp.Trainer:")
+    assert torch_row["api"].startswith("frameworks.torch.Trainer:")
     assert (tuned["n_seeds"], tuned["samples_per_s_median"]) == (3, 1000.0)  # 900, 1000, 1200
     assert (tuned["samples_per_s_q1"], tuned["samples_per_s_q3"]) == (950.0, 1100.0)
     assert tuned["roofline_fraction"] == pytest.approx(0.25)  # 1000 / 4000
