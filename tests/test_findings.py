@@ -153,3 +153,25 @@ def test_a_study_run_by_the_workflow_is_collected_and_rendered(tmp_path):
     section = text.split("## Initialisation")[1].split("\n## ")[0]
     assert "Dataset: digits." in section and "init-zeros" in section
     assert "init zeros against he-normal: test accuracy -" in section  # zeros cannot learn
+
+
+def test_the_effects_table_says_higher_lower_or_cannot_tell_apart_from_each_interval():
+    def row(level, measure, effect, low, high, framework="all"):
+        return {"axis": "regularization", "level": level, "reference": "none",
+                "framework": framework, "measure": measure, "kind": "difference",
+                "n_pairs": 15, "effect": effect, "low": low, "high": high}  # fmt: skip
+
+    nan = float("nan")
+    effects = pd.DataFrame([
+        row("dropout", "test_accuracy", 0.13, 0.06, 0.21),
+        row("dropout", "generalisation_gap", -0.15, -0.22, -0.09),
+        row("dropout", "test_accuracy", 0.9, 0.5, 1.3, framework="numpy"),  # not pooled: left out
+        row("l2", "test_accuracy", -0.03, -0.11, 0.05),
+        row("l2", "generalisation_gap", 0.04, nan, nan),
+    ])  # fmt: skip
+    lines = page.effects_table(effects)
+    assert lines[2] == ("| dropout against none | +0.13 (+0.06 to +0.21) | higher "
+                        "| -0.15 (-0.22 to -0.09) | lower | 15 |")  # fmt: skip
+    assert lines[3] == ("| l2 against none | -0.03 (-0.11 to +0.05) | cannot tell apart "
+                        "| 0.04 | no interval | 15 |")  # fmt: skip
+    assert len(lines) == 4

@@ -72,6 +72,49 @@ def compact_table(summary: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _interval(row: pd.Series) -> str:
+    """``+0.13 (+0.06 to +0.21)``, or the effect alone where too few pairs gave no interval."""
+    if not (math.isfinite(row["effect"]) and math.isfinite(row["low"])):
+        return _cell(float(row["effect"])) if math.isfinite(row["effect"]) else "–"
+    return f"{row['effect']:+.2f} ({row['low']:+.2f} to {row['high']:+.2f})"
+
+
+def _verdict(row: pd.Series | None) -> str:
+    if row is None or not (math.isfinite(row["low"]) and math.isfinite(row["high"])):
+        return "no interval"
+    if row["low"] > 0:
+        return "higher"
+    if row["high"] < 0:
+        return "lower"
+    return "cannot tell apart"
+
+
+def effects_table(effects: pd.DataFrame) -> list[str]:
+    """Every level against its axis' reference, pooled over frameworks: the test accuracy and
+    generalisation gap differences with their 95 % intervals, and what each interval allows:
+    "higher" or "lower" where it excludes zero, "cannot tell apart" where it holds zero."""
+    pooled = effects[effects["framework"] == "all"]
+    lines = ["| level against reference | test accuracy (points, 95 % CI) | verdict "
+             "| generalisation gap (points, 95 % CI) | verdict | paired runs |",
+             "| --- | ---: | --- | ---: | --- | ---: |"]  # fmt: skip
+    several_axes = pooled["axis"].nunique() > 1
+    for (axis, level, reference), rows in pooled.groupby(
+        ["axis", "level", "reference"], sort=False
+    ):
+        by_measure = {m: r.iloc[0] for m, r in rows.groupby("measure", sort=False)}
+        test, gap = by_measure.get("test_accuracy"), by_measure.get("generalisation_gap")
+        name = (
+            f"{axis} {level} against {reference}"
+            if several_axes
+            else f"{level} against {reference}"
+        )
+        pairs = int(test["n_pairs"]) if test is not None else 0
+        cells = [_interval(test) if test is not None else "–", _verdict(test),
+                 _interval(gap) if gap is not None else "–", _verdict(gap), str(pairs)]  # fmt: skip
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def provenance_line(prov: dict, summary: pd.DataFrame) -> str:
     seeds = int(summary["n_seeds"].max())
     where = f" ({prov['source']})" if prov["source"] else ""
@@ -100,6 +143,12 @@ def study_section(folder: Path, study: str, references: dict) -> list[str]:
     figure.accuracy_figure(summary, study, folder / f"{study}.svg")
     lines = [f"Dataset: {', '.join(datasets)}. " + provenance_line(prov, summary), ""]
     lines += compact_table(summary)
+    lines += [
+        "",
+        "Each level against the reference, paired run by run (same framework, same seed):",
+        "",
+    ]
+    lines += effects_table(effects)
     lines += ["", f"![test accuracy per variant and framework, {study}](findings/{study}.svg)", ""]
     lines += [f"- {sentence}" for sentence in found] or ["- No sentence: too few runs."]
     return lines
