@@ -125,7 +125,7 @@ def test_the_seed_notebook_section_sets_the_published_figures_beside_the_measure
     ])  # fmt: skip
     found = published.sentences("seed-notebook", summary, REFERENCES)
     assert found[0] == ("Published: NumPy 87.62 % test accuracy; measured here in notebook-sgd: "
-                        "91.00 % (95 % CI 90.50 to 91.50).")  # fmt: skip
+                        "91.00 % (95 % CI 90.50 to 91.50), +3.38 points from it.")  # fmt: skip
     assert any("PyTorch 97.66 %" in s and "notebook-adam was not run here" in s for s in found)
     assert published.sentences("regularization", summary, REFERENCES) == []
 

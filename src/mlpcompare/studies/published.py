@@ -45,8 +45,10 @@ def sentences(study: str, summary: pd.DataFrame, references: dict) -> list[str]:
             measured = f"{row['level']} was not run here"
         elif math.isfinite(row["low"]):
             measured = (f"measured here in {row['level']}: {row['mean']:.2f} % "
-                        f"(95 % CI {row['low']:.2f} to {row['high']:.2f})")  # fmt: skip
+                        f"(95 % CI {row['low']:.2f} to {row['high']:.2f}), "
+                        f"{row['mean'] - row['published']:+.2f} points from it")  # fmt: skip
         else:
-            measured = f"measured here in {row['level']}: {row['mean']:.2f} %"
+            measured = (f"measured here in {row['level']}: {row['mean']:.2f} % (one run), "
+                        f"{row['mean'] - row['published']:+.2f} points from it")  # fmt: skip
         found.append(f"Published: {name} {row['published']:.2f} % test accuracy; {measured}.")
     return found
