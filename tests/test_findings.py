@@ -175,3 +175,19 @@ def test_the_effects_table_says_higher_lower_or_cannot_tell_apart_from_each_inte
     assert lines[3] == ("| l2 against none | -0.03 (-0.11 to +0.05) | cannot tell apart "
                         "| 0.04 | no interval | 15 |")  # fmt: skip
     assert len(lines) == 4
+
+
+def test_a_path_study_sets_each_level_against_the_one_before_and_names_the_change_that_closes_the_gap():
+    rows = []
+    for fw in ("numpy", "torch"):
+        for seed in range(3):
+            jitter = 0.001 * (seed - 1)
+            for level, accuracy in (("sgd", 0.87), ("adam", 0.97), ("dropout", 0.97)):
+                # adam: 10 points above sgd in every pair; dropout: the same as adam, within noise
+                noise = 0.0005 * (-1) ** seed if level == "dropout" else 0.0
+                rows.append({"recipe": level, "framework": fw, "seed": seed, "status": "ok",
+                             "test_accuracy": accuracy + jitter + noise})  # fmt: skip
+    lines = page.path_lines(pd.DataFrame(rows), "recipe", ["sgd", "adam", "dropout"])
+    assert lines[4].startswith("| sgd → adam | +10.00 (+10.00 to +10.00) | higher | 6 |")
+    assert "| adam → dropout |" in lines[5] and "| cannot tell apart | 6 |" in lines[5]
+    assert lines[-1].startswith("Of the 10.02-point gain from sgd to dropout, sgd → adam gives")

@@ -14,6 +14,7 @@ from mlpcompare import io
 from mlpcompare.findings import SECTIONS, STUDY_FILES, choice, figure
 from mlpcompare.studies import published
 from mlpcompare.studies import report as study_report
+from mlpcompare.studies import tables as study_tables
 
 INTRO = """\
 # Findings
@@ -32,6 +33,8 @@ CPU moved MNIST accuracies by up to 0.12 points (Keras 98.26 → 98.21 %, JAX 98
 Each section names the commit, date and machine its numbers came from.
 """
 NOT_RUN = "Not yet run on MNIST."
+# Studies whose one axis is a path, each level one change on the one before (path_lines).
+PATH_STUDIES = ("seed-notebook",)
 
 
 def question(presets: Path, study: str) -> str:
@@ -115,6 +118,34 @@ def effects_table(effects: pd.DataFrame) -> list[str]:
     return lines
 
 
+def path_lines(runs: pd.DataFrame, axis: str, levels: list[str]) -> list[str]:
+    """A study whose levels are a path (each one change on the one before: the seed notebook's
+    recipe to this project's): each level against the previous one, paired run by run, and
+    which change closes most of the gap from the first level to the last."""
+    ok = runs[runs["status"] == "ok"].astype({axis: str})
+    keys = ["framework", "seed"]
+    lines = ["One change at a time, each level against the one before it:", "",
+             "| change | test accuracy (points, 95 % CI) | verdict | paired runs |",
+             "| --- | ---: | --- | ---: |"]  # fmt: skip
+    steps = []
+    for before, after in zip(levels, levels[1:], strict=False):
+        pairs = pd.merge(ok[ok[axis] == after].set_index(keys),
+                         ok[ok[axis] == before].set_index(keys),
+                         left_index=True, right_index=True, suffixes=("", "_ref"))  # fmt: skip
+        row = pd.Series(study_tables.paired(
+            pairs["test_accuracy"], pairs["test_accuracy_ref"], "test_accuracy"))  # fmt: skip
+        steps.append((before, after, row))
+        lines.append(f"| {before} → {after} | {_interval(row)} | {_verdict(row)} "
+                     f"| {int(row['n_pairs'])} |")  # fmt: skip
+    total = sum(row["effect"] for *_, row in steps if math.isfinite(row["effect"]))
+    if steps and total > 0:
+        before, after, row = max(steps, key=lambda step: step[2]["effect"])
+        lines += ["", f"Of the {total:.2f}-point gain from {levels[0]} to {levels[-1]}, "
+                      f"{before} → {after} gives {row['effect']:.2f} points "
+                      f"({100 * row['effect'] / total:.0f} %)."]  # fmt: skip
+    return lines
+
+
 def provenance_line(prov: dict, summary: pd.DataFrame) -> str:
     seeds = int(summary["n_seeds"].max())
     where = f" ({prov['source']})" if prov["source"] else ""
@@ -149,6 +180,10 @@ def study_section(folder: Path, study: str, references: dict) -> list[str]:
         "",
     ]
     lines += effects_table(effects)
+    if study in PATH_STUDIES:
+        runs = pd.read_csv(folder / study / "runs.csv")
+        axis = axes["axes"][0]
+        lines += ["", *path_lines(runs, axis["name"], axis["labels"])]
     lines += ["", f"![test accuracy per variant and framework, {study}](findings/{study}.svg)", ""]
     lines += [f"- {sentence}" for sentence in found] or ["- No sentence: too few runs."]
     return lines
