@@ -44,13 +44,14 @@ def tiny_problem(n=12, spec=SPEC, seed=0):
     return x, y, weights
 
 
-def varied_bn_weights(spec=BN_SPEC, seed=1):
-    """BatchNorm weights whose every array matters: non-trivial gamma, beta and running stats."""
+def varied_bn_weights(spec=BN_SPEC, seed=1, spread=0.3):
+    """Weights whose every array matters: non-zero biases, and BatchNorm gamma, beta and running
+    stats far from their initial values (biases, beta and means drawn with sd ``spread``)."""
     rng = np.random.default_rng(seed)
     params = init_weights(spec, seed)
     for name in params:
         if name.startswith(("b", "beta", "mean")):
-            params[name] = rng.normal(0, 0.3, params[name].shape).astype(np.float32)
+            params[name] = rng.normal(0, spread, params[name].shape).astype(np.float32)
         elif name.startswith(("gamma", "var")):
             params[name] = rng.uniform(0.5, 2.0, params[name].shape).astype(np.float32)
     return params

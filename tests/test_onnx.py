@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import threadpoolctl
+from reference_mlp import varied_bn_weights
 
 from mlpcompare import frameworks
 from mlpcompare.aggregating import serving
@@ -23,16 +24,8 @@ def restore_thread_limits():
 
 
 def trained_like(spec: ModelSpec, seed: int = 0) -> dict[str, np.ndarray]:
-    """Canonical weights with non-zero biases and BatchNorm arrays far from their initial
-    values, so a graph that dropped or swapped any of them would be caught."""
-    rng = np.random.default_rng(seed)
-    weights = init_weights(spec, seed)
-    for name, value in weights.items():
-        if name.startswith(("b", "beta", "mean")):
-            weights[name] = rng.normal(0, 0.5, value.shape).astype(np.float32)
-        elif name.startswith(("gamma", "var")):
-            weights[name] = rng.uniform(0.5, 2.0, value.shape).astype(np.float32)
-    return weights
+    """Canonical weights a graph that dropped or swapped any array (biases, BatchNorm's) fails."""
+    return varied_bn_weights(spec, seed, spread=0.5)
 
 
 def inputs(spec: ModelSpec, n: int = 17) -> np.ndarray:
