@@ -260,6 +260,16 @@ def test_first_use_collects_the_import_time_every_training_job_took():
     assert record["install_bytes"]["numpy"] > 1_000_000
 
 
+def fresh_python(code: str, **env: str) -> str:
+    """The standard output of ``code`` run in a new interpreter on this checkout's package, with
+    ``env`` over the inherited environment."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), **env},
+    )  # fmt: skip
+    return done.stdout
+
+
 def test_import_clock_times_a_first_import_only():
     """A fresh interpreter pays for a module once; a second import is a dictionary look-up."""
     code = (
@@ -268,11 +278,7 @@ def test_import_clock_times_a_first_import_only():
         "first = import_seconds(['numpy']); again = import_seconds(['numpy'])\n"
         "print(first, again)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )  # fmt: skip
-    first, again = map(float, done.stdout.split())
+    first, again = map(float, fresh_python(code).split())
     assert 0 < again < first / 10
 
 
@@ -285,11 +291,7 @@ def test_import_clock_starts_keras_on_the_backend_its_entry_names_whatever_was_i
         "import_seconds(['keras'], frameworks.get('keras-jax').import_environment)\n"
         "import keras; print(keras.backend.backend())"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "KERAS_BACKEND": "tensorflow"},
-    )  # fmt: skip
-    assert done.stdout.split()[-1] == "jax"
+    assert fresh_python(code, KERAS_BACKEND="tensorflow").split()[-1] == "jax"
 
 
 def test_devexp_table_joins_code_first_use_and_first_epochs():
@@ -352,9 +354,5 @@ def test_reading_the_code_imports_no_framework():
         f"devexp.code_rows(frameworks.NAMES, {str(ROOT)!r}); "
         f"print(sorted(set({sorted(devexp.import_names(packages))}) & set(sys.modules)))"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    assert done.stdout.strip() == "[]"
+    assert fresh_python(code).strip() == "[]"
     assert devexp.idiomatic_imports("numpy", ROOT) == ["numpy"]

@@ -123,15 +123,12 @@ def path_lines(runs: pd.DataFrame, axis: str, levels: list[str]) -> list[str]:
     recipe to this project's): each level against the previous one, paired run by run, and
     which change closes most of the gap from the first level to the last."""
     ok = runs[runs["status"] == "ok"].astype({axis: str})
-    keys = ["framework", "seed"]
     lines = ["One change at a time, each level against the one before it:", "",
              "| change | test accuracy (points, 95 % CI) | verdict | paired runs |",
              "| --- | ---: | --- | ---: |"]  # fmt: skip
     steps = []
     for before, after in zip(levels, levels[1:], strict=False):
-        pairs = pd.merge(ok[ok[axis] == after].set_index(keys),
-                         ok[ok[axis] == before].set_index(keys),
-                         left_index=True, right_index=True, suffixes=("", "_ref"))  # fmt: skip
+        pairs = study_tables.paired_runs(ok, axis, after, before, ["framework", "seed"])
         row = pd.Series(study_tables.paired(
             pairs["test_accuracy"], pairs["test_accuracy_ref"], "test_accuracy"))  # fmt: skip
         steps.append((before, after, row))

@@ -115,12 +115,8 @@ def effects(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
         others = [a for a in axes if a != axis["name"]]
         keys = ["framework", "seed", *others]
         reference = axis["labels"][0]
-        base = ok[ok[axis["name"]] == reference].set_index(keys)
         for level in axis["labels"][1:]:
-            pairs = pd.merge(
-                ok[ok[axis["name"]] == level].set_index(keys), base,
-                left_index=True, right_index=True, suffixes=("", "_ref"),
-            )  # fmt: skip
+            pairs = paired_runs(ok, axis["name"], level, reference, keys)
             for fw in [None, *dict.fromkeys(pairs.index.get_level_values("framework"))]:
                 subset = pairs if fw is None else pairs.xs(fw, level="framework", drop_level=False)
                 for measure in (*DIFFERENCES, *RATIOS):
@@ -149,6 +145,16 @@ def effects(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
             "high",
         ],  # fmt: skip
     )
+
+
+def paired_runs(runs: pd.DataFrame, axis: str, level, reference, keys: list[str]) -> pd.DataFrame:
+    """The runs of ``level`` of ``axis`` beside those of ``reference`` that share ``keys``
+    (framework, seed, the other axes' levels): one row a pair, the reference's columns with
+    the suffix ``_ref``."""
+    return pd.merge(
+        runs[runs[axis] == level].set_index(keys), runs[runs[axis] == reference].set_index(keys),
+        left_index=True, right_index=True, suffixes=("", "_ref"),
+    )  # fmt: skip
 
 
 def paired(values: pd.Series, reference: pd.Series, measure: str) -> dict:
