@@ -24,35 +24,36 @@ MNIST_CONFIG = {**yaml.safe_load((ROOT / "config.yaml").read_text()), "datasets"
 LEVELS = ["0.0001", "0.0003", "0.001", "0.003", "0.01", "0.03", "0.1"]  # presets/learning-rate
 
 
-def fake_study(results: Path, val_bump: float, test_bump: float = 0.0, noise=0.0005) -> None:
-    """A finished learning-rate study on MNIST under ``results``: lr 0.003 is ``val_bump``
-    above the others in validation accuracy, lr 0.1 ``test_bump`` above in test accuracy."""
+def fake_study(results: Path, val_bump: float, test_bump: float = 0.0, noise=0.0005,
+               study="learning-rate", axis="lr", levels=LEVELS, bumped="0.003",
+               prefix="lr-") -> None:  # fmt: skip
+    """A finished study on MNIST under ``results`` (by default presets/learning-rate): level
+    ``bumped`` is ``val_bump`` above the others in validation accuracy, the last level
+    ``test_bump`` above in test accuracy."""
     rows = []
-    for level in LEVELS:
+    for level in levels:
         for fw in ("numpy", "torch"):
             for seed in range(3):
                 jitter = noise * (seed - 1)
-                val = 0.975 + jitter + (val_bump if level == "0.003" else 0.0)
-                test = 0.978 + jitter + (test_bump if level == "0.1" else 0.0)
-                rows.append({"variant": f"lr-{level}", "lr": level, "framework": fw, "seed": seed,
-                             "status": "ok", "test_accuracy": test, "f1_macro": test,
-                             "train_accuracy": 0.995, "val_accuracy": val,
+                val = 0.975 + jitter + (val_bump if level == bumped else 0.0)
+                test = 0.978 + jitter + (test_bump if level == levels[-1] else 0.0)
+                rows.append({"variant": f"{prefix}{level}", axis: level, "framework": fw,
+                             "seed": seed, "status": "ok", "test_accuracy": test,
+                             "f1_macro": test, "train_accuracy": 0.995, "val_accuracy": val,
                              "generalisation_gap": 0.995 - val, "epochs_run": 12,
                              "epochs_to_target": 2.0, "time_to_target_s": 9.0,
                              "samples_per_s": 5e4, "roofline_fraction": 0.3,
                              "arithmetic_intensity": 20.0})  # fmt: skip
     runs = pd.DataFrame(rows)
-    study = {"axes": [{"name": "lr", "labels": LEVELS}]}
+    described = {"axes": [{"name": axis, "labels": list(levels)}]}
     layout = StudyLayout(str(results))
-    Path(layout.table("learning-rate", "runs")).parent.mkdir(parents=True)
-    runs.to_csv(layout.table("learning-rate", "runs"), index=False)
-    study_tables.summarise(runs, study).to_csv(
-        layout.table("learning-rate", "summary"), index=False
-    )
-    study_tables.effects(runs, study).to_csv(layout.table("learning-rate", "effects"), index=False)
-    preset = yaml.safe_load((ROOT / "presets" / "learning-rate.yaml").read_text())
+    Path(layout.table(study, "runs")).parent.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(layout.table(study, "runs"), index=False)
+    study_tables.summarise(runs, described).to_csv(layout.table(study, "summary"), index=False)
+    study_tables.effects(runs, described).to_csv(layout.table(study, "effects"), index=False)
+    preset = yaml.safe_load((ROOT / "presets" / f"{study}.yaml").read_text())
     config = {**MNIST_CONFIG, "studies": preset["studies"]}
-    io.write_json(provenance.record(config, ROOT), layout.provenance("learning-rate"))
+    io.write_json(provenance.record(config, ROOT), layout.provenance(study))
 
 
 def collect_and_choose(tmp_path: Path, **bumps) -> tuple[Path, dict]:
@@ -71,9 +72,10 @@ def test_a_recipe_that_beats_the_projects_on_validation_is_chosen_and_written_as
 ):
     out, made = collect_and_choose(tmp_path, val_bump=0.004)
     assert made["decision"] == "chosen"
-    assert made["winner"] == {"study": "learning-rate", "variant": "lr-0.003"}
     assert made["against"]["variant"] == "lr-0.001"  # the project's recipe, lr 0.001
-    assert made["against"]["effect"] == pytest.approx(0.4) and made["against"]["low"] > 0
+    [best] = made["studies"]
+    assert (best["variant"], best["changes"], best["adopted"]) == ("lr-0.003", {"lr": 0.003}, True)
+    assert best["effect"] == pytest.approx(0.4) and best["low"] > 0
     preset = yaml.safe_load((tmp_path / "best.yaml").read_text())
     levels = preset["studies"]["best"]["axes"]["recipe"]
     assert {k for k in levels["project"] if levels["project"][k] != levels["chosen"][k]} == {"lr"}
@@ -84,8 +86,55 @@ def test_a_recipe_that_beats_the_projects_on_validation_is_chosen_and_written_as
 def test_test_accuracy_plays_no_part_and_noise_keeps_the_projects_recipe(tmp_path):
     _, made = collect_and_choose(tmp_path, val_bump=0.0, test_bump=0.05, noise=0.002)
     assert made["decision"] == "project" and made["chosen"] is None
-    assert made["winner"]["variant"] != "lr-0.1"
+    [best] = made["studies"]
+    assert best["variant"] != "lr-0.1" and not best["adopted"]
     assert not (tmp_path / "best.yaml").exists()
+
+
+def test_the_chosen_recipe_takes_every_studys_better_level_and_the_better_one_on_a_clash(
+    tmp_path,
+):
+    results = tmp_path / "results"
+    fake_study(results, val_bump=0.004)  # lr 0.003: +0.4 points
+    fake_study(
+        results,
+        val_bump=0.006,
+        study="regularization",
+        axis="regularization",
+        levels=["none", "dropout", "l2", "batchnorm", "all"],
+        bumped="all",
+        prefix="",
+    )
+    fake_study(
+        results,
+        val_bump=0.002,
+        study="optimizers",
+        axis="optimizer",
+        levels=["sgd", "momentum", "adam", "adamw"],
+        bumped="adamw",
+        prefix="",
+    )
+    out = tmp_path / "docs" / "findings"
+    studies = collect.collect(results, ROOT / "presets", MNIST_CONFIG, SECTIONS, ("mnist",), out)
+    made = choice.choose(out, studies, MNIST_CONFIG)
+    by_study = {e["study"]: e for e in made["studies"]}
+    assert [e["study"] for e in made["studies"]] == [
+        "regularization",
+        "learning-rate",
+        "optimizers",
+    ]
+    assert by_study["regularization"]["adopted"] and by_study["learning-rate"]["adopted"]
+    # AdamW is better too, but its weight decay is regularization all's setting already.
+    assert (
+        not by_study["optimizers"]["adopted"]
+        and "weight_decay" in by_study["optimizers"]["verdict"]
+    )
+    changed = {k: v for k, v in made["chosen"].items() if made["project"][k] != v}
+    assert changed == {"batch_norm": True, "weight_decay": 0.0001, "lr": 0.003}
+    assert "regularization all" in made["why"] and "learning-rate lr-0.003" in made["why"]
+    choice.write(made, out / "best.json", tmp_path / "best.yaml")
+    text = page.render(out, ROOT / "presets", REFERENCES)
+    assert "| optimizers | adamw |" in text and "already set by a better-scoring study" in text
 
 
 def test_the_page_shows_a_collected_study_and_says_which_are_not_run(tmp_path):
@@ -98,7 +147,8 @@ def test_the_page_shows_a_collected_study_and_says_which_are_not_run(tmp_path):
     assert "lr: no level changes test accuracy detectably" in section or "test accuracy" in section
     assert "samples/s" not in section  # speed belongs to make bench
     assert text.count("Not yet run on MNIST.") == len(SECTIONS) - 1
-    assert "beats the project's recipe on validation accuracy by +0.40 points" in text
+    assert "learning-rate lr-0.003 (+0.40 points, 95 % CI" in text
+    assert "| learning-rate | lr-0.003 | 97.90 | +0.40 (" in text
     assert "snakemake --cores 8 --configfile presets/best.yaml" in text
     svg = (out / "learning-rate.svg").read_bytes()
     assert page.render(out, ROOT / "presets", REFERENCES) == text

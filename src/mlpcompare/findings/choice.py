@@ -3,15 +3,21 @@
 Every variant of a collected study is a complete recipe. The candidates are the variants
 trained on MNIST in the studies that change the recipe (:data:`CANDIDATE_STUDIES`), every run
 finished. Each is scored by its validation accuracy, the mean over frameworks of each
-framework's mean over seeds; test accuracy is never read. The best-scoring candidate replaces
-the project's recipe (config.yaml's, which several studies train as one of their levels) only
-when its paired difference in validation accuracy against that recipe, run by run over the same
-frameworks and seeds, has a 95 % interval above zero. Then ``presets/best.yaml`` trains the two
-side by side once more, and only that study's test accuracy says what the choice is worth.
+framework's mean over seeds; test accuracy is never read.
+
+A study varies one or two settings, so its best level answers one question. The chosen recipe
+puts the answers together: each study's best-scoring level is set against the project's recipe
+(config.yaml's, which several studies train as one of their levels), paired run by run over the
+same frameworks and seeds; every one whose validation accuracy is higher with a 95 % interval
+above zero lends the chosen recipe its changes (the settings in which it differs from the
+project's), the better-scoring study first where two studies change the same setting. Whether
+the changes add up is not assumed: ``presets/best.yaml`` trains the chosen recipe beside the
+project's, and only that study's test accuracy says what the choice is worth.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
@@ -32,9 +38,12 @@ NOT_RECIPE = ("target_val_accuracy",)
 HOW = (
     "The candidates are the variants trained on MNIST in the {studies} studies. Each is scored "
     "by its validation accuracy (the mean over frameworks of each framework's mean over seeds); "
-    "test accuracy plays no part. The best-scoring one replaces the project's recipe only when "
-    "its validation accuracy, paired run by run with the project's recipe over the same "
-    "frameworks and seeds, is higher with a 95 % interval above zero."
+    "test accuracy plays no part. Each study's best-scoring variant is set against the "
+    "project's recipe, paired run by run over the same frameworks and seeds; every one whose "
+    "validation accuracy is higher with a 95 % interval above zero lends the chosen recipe the "
+    "settings in which it differs from the project's (the better-scoring study first where two "
+    "change the same setting). The chosen recipe is then trained beside the project's in "
+    "`presets/best.yaml`: its test accuracy there says what the choice is worth."
 )
 
 
@@ -76,7 +85,8 @@ def runs_of(folder: Path, study: str, variant: str) -> pd.DataFrame:
 
 def choose(folder: str | Path, studies, config: dict) -> dict:
     """The choice as plain data (docs/findings/best.json): how it was made, the candidates
-    best first, the winner against the project's recipe, and the recipe chosen, if any."""
+    best first, each study's best against the project's recipe (``adopted`` when it lends the
+    chosen recipe its changes), and the recipe chosen, if any."""
     folder = Path(folder)
     found = candidates(folder, studies).sort_values("val_accuracy", ascending=False, kind="stable")
     project = project_recipe(config)
@@ -84,31 +94,62 @@ def choose(folder: str | Path, studies, config: dict) -> dict:
     choice = {"how": HOW.format(studies=studies_named), "decision": "not-enough",
               "candidates": [{k: row[k] for k in ("study", "variant", "val_accuracy")}
                              for _, row in found.head(5).iterrows()],
-              "project": project, "chosen": None}  # fmt: skip
+              "project": project, "studies": [], "chosen": None}  # fmt: skip
     reference = found[found["recipe"].apply(lambda r: r == project)]
     if found.empty or reference.empty:
         choice["why"] = "No collected MNIST study trains the project's recipe beside others yet."
         return choice
-    best, ref = found.iloc[0], reference.iloc[0]
-    effect = tables.paired(*_aligned(folder, best, ref), "val_accuracy")
-    choice["winner"] = {"study": best["study"], "variant": best["variant"]}
-    choice["against"] = {"study": ref["study"], "variant": ref["variant"],
-                         **{k: effect[k] for k in ("n_pairs", "effect", "low", "high")}}  # fmt: skip
-    if best["recipe"] == project:
-        choice["decision"], choice["why"] = "project", "The project's recipe scores best."
-    elif math.isfinite(effect["low"]) and effect["low"] > 0:
-        choice["decision"], choice["chosen"] = "chosen", best["recipe"]
-        choice["why"] = (f"{best['study']} {best['variant']} beats the project's recipe on "
-                         f"validation accuracy by {effect['effect']:+.2f} points (95 % CI "
-                         f"{effect['low']:+.2f} to {effect['high']:+.2f}).")  # fmt: skip
+    ref = reference.iloc[0]
+    chosen, taken = copy.deepcopy(project), set()  # no shared lists: no YAML aliases
+    for _, best in found.drop_duplicates("study").iterrows():  # each study's best, best first
+        changes = {k: v for k, v in best["recipe"].items() if project.get(k) != v}
+        effect = tables.paired(*_aligned(folder, best, ref), "val_accuracy")
+        better = math.isfinite(effect["low"]) and effect["low"] > 0 and bool(changes)
+        clash = sorted(set(changes) & taken)
+        entry = {"study": best["study"], "variant": best["variant"],
+                 "val_accuracy": float(best["val_accuracy"]), "changes": changes,
+                 **{k: effect[k] for k in ("n_pairs", "effect", "low", "high")},
+                 "adopted": better and not clash,
+                 "verdict": verdict(changes, effect, better, clash)}  # fmt: skip
+        choice["studies"].append(entry)
+        if entry["adopted"]:
+            chosen.update(changes)
+            taken |= set(changes)
+    adopted = [e for e in choice["studies"] if e["adopted"]]
+    choice["against"] = {"study": ref["study"], "variant": ref["variant"]}
+    if adopted:
+        choice["decision"], choice["chosen"] = "chosen", chosen
+        parts = [f"{e['study']} {e['variant']} ({e['effect']:+.2f} points, 95 % CI "
+                 f"{e['low']:+.2f} to {e['high']:+.2f})" for e in adopted]  # fmt: skip
+        choice["why"] = ("The chosen recipe is the project's with the changes of "
+                         f"{_join(parts)}: "
+                         + ("each beats" if len(parts) > 1 else "it beats")
+                         + " the project's recipe on validation accuracy.")  # fmt: skip
     else:
         choice["decision"] = "project"
-        choice["why"] = (f"The best-scoring candidate, {best['study']} {best['variant']}, is "
-                         f"{effect['effect']:+.2f} points above the project's recipe on "
-                         f"validation accuracy, an interval of {effect['low']:+.2f} to "
-                         f"{effect['high']:+.2f}: the seeds cannot tell them apart, so the "
-                         "project's recipe stands.")  # fmt: skip
+        choice["why"] = (
+            "No study's best variant beats the project's recipe on validation "
+            "accuracy with an interval above zero, so the project's recipe stands."
+        )
     return choice
+
+
+def verdict(changes: dict, effect: dict, better: bool, clash: list) -> str:
+    """What the interval allows: higher (adopted unless a setting is taken), lower, or
+    cannot tell apart; never "the same"."""
+    if not changes:
+        return "the project's recipe"
+    if not math.isfinite(effect["low"]):
+        return "no interval"
+    if not better:
+        return "lower" if effect["high"] < 0 else "cannot tell apart"
+    if clash:
+        return "higher; " + ", ".join(clash) + " already set by a better-scoring study"
+    return "higher: adopted"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _aligned(folder: Path, best, ref) -> tuple[pd.Series, pd.Series]:

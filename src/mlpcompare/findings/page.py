@@ -186,6 +186,20 @@ def study_section(folder: Path, study: str, references: dict) -> list[str]:
     return lines
 
 
+def _points(entry: dict) -> str:
+    if not entry["changes"]:
+        return "—"
+    if entry["n_pairs"] == 0:
+        return "no paired runs"
+    if not math.isfinite(entry["low"]):
+        return f"{entry['effect']:+.2f} (no interval)"
+    return f"{entry['effect']:+.2f} ({entry['low']:+.2f} to {entry['high']:+.2f})"
+
+
+def _changes(changes: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in changes.items()) or "none"
+
+
 def best_lines(folder: Path) -> list[str]:
     path = folder / "best.json"
     if not path.is_file():
@@ -194,7 +208,20 @@ def best_lines(folder: Path) -> list[str]:
                 "No choice yet: `make findings` chooses once MNIST studies are collected."]  # fmt: skip
     made = io.read_json(path)
     lines = [f"How it is chosen: {made['how']}", "", f"Choice: {made['why']}"]
-    if made["candidates"]:
+    if made.get("studies"):
+        lines += [
+            "",
+            "Each study's best variant against the project's recipe, validation "
+            "accuracy paired run by run:",
+            "",
+            "| study | best variant | validation % | against the project's (points, "
+            "95 % CI) | changes | verdict |",
+            "| --- | --- | ---: | --- | --- | --- |",
+        ]
+        lines += [f"| {e['study']} | {e['variant']} | {e['val_accuracy']:.2f} | "
+                  f"{_points(e)} | {_changes(e['changes'])} | {e['verdict']} |"
+                  for e in made["studies"]]  # fmt: skip
+    elif made["candidates"]:
         lines += ["", "| candidate | validation accuracy % |", "| --- | ---: |"]
         lines += [f"| {c['study']} {c['variant']} | {c['val_accuracy']:.2f} |"
                   for c in made["candidates"]]  # fmt: skip
