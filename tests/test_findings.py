@@ -26,7 +26,7 @@ LEVELS = ["0.0001", "0.0003", "0.001", "0.003", "0.01", "0.03", "0.1"]  # preset
 
 def fake_study(results: Path, val_bump: float, test_bump: float = 0.0, noise=0.0005,
                study="learning-rate", axis="lr", levels=LEVELS, bumped="0.003",
-               prefix="lr-") -> None:  # fmt: skip
+               prefix="lr-", preset_path=None) -> None:  # fmt: skip
     """A finished study on MNIST under ``results`` (by default presets/learning-rate): level
     ``bumped`` is ``val_bump`` above the others in validation accuracy, the last level
     ``test_bump`` above in test accuracy."""
@@ -51,7 +51,8 @@ def fake_study(results: Path, val_bump: float, test_bump: float = 0.0, noise=0.0
     runs.to_csv(layout.table(study, "runs"), index=False)
     study_tables.summarise(runs, described).to_csv(layout.table(study, "summary"), index=False)
     study_tables.effects(runs, described).to_csv(layout.table(study, "effects"), index=False)
-    preset = yaml.safe_load((ROOT / "presets" / f"{study}.yaml").read_text())
+    preset_path = preset_path or ROOT / "presets" / f"{study}.yaml"
+    preset = yaml.safe_load(Path(preset_path).read_text())
     config = {**MNIST_CONFIG, "studies": preset["studies"]}
     io.write_json(provenance.record(config, ROOT), layout.provenance(study))
 
@@ -135,6 +136,23 @@ def test_the_chosen_recipe_takes_every_studys_better_level_and_the_better_one_on
     choice.write(made, out / "best.json", tmp_path / "best.yaml")
     text = page.render(out, ROOT / "presets", REFERENCES)
     assert "| optimizers | adamw |" in text and "already set by a better-scoring study" in text
+
+
+@pytest.mark.parametrize("test_bump, verdict", [(0.008, "met"), (0.004, "not met")])
+def test_the_page_says_whether_the_best_study_meets_the_goal(tmp_path, test_bump, verdict):
+    out, made = collect_and_choose(tmp_path, val_bump=0.004)
+    fake_study(tmp_path / "results", val_bump=0.0, test_bump=test_bump, study="best",
+               axis="recipe", levels=["project", "chosen"], bumped="none", prefix="",
+               preset_path=tmp_path / "best.yaml")  # fmt: skip
+    collect.collect(tmp_path / "results", ROOT / "presets", MNIST_CONFIG, SECTIONS, ("mnist",), out)
+    text = page.render(out, ROOT / "presets", REFERENCES)
+    accuracy = 97.8 + test_bump * 100
+    assert f"numpy {accuracy:.2f} %, torch {accuracy:.2f} %" in text
+    assert f"within 0.2 points of each other: {verdict}." in text
+    # A best study of an earlier choice is not taken for the current one.
+    made["chosen"] = {**made["chosen"], "lr": 0.01}
+    io.write_json(made, out / "best.json")
+    assert "trained an earlier choice" in page.render(out, ROOT / "presets", REFERENCES)
 
 
 def test_the_page_shows_a_collected_study_and_says_which_are_not_run(tmp_path):

@@ -47,6 +47,34 @@ HOW = (
 )
 
 
+# What the best recipe is for (the findings issue): this test accuracy in every framework, mean
+# over seeds, and the frameworks this close to each other. Reported, never chosen on.
+GOAL_ACCURACY = 98.5
+GOAL_SPREAD = 0.2
+
+
+def goal(summary: pd.DataFrame, variants: list[dict], made: dict) -> dict | None:
+    """How the chosen recipe did in the best study (its ``summary`` and ``variants``) against
+    :data:`GOAL_ACCURACY` and :data:`GOAL_SPREAD`; None when the study has no ``chosen``
+    level. ``current`` is False when that level's recipe is not the one ``made`` chose now
+    (the study ran an earlier choice)."""
+    level = next((v for v in variants if v["name"] == "chosen"), None)
+    if level is None:
+        return None
+    rows = summary[summary["variant"] == "chosen"]
+    per_framework = {
+        row["framework"]: float(row["test_accuracy_mean"]) for _, row in rows.iterrows()
+    }
+    low, high = min(per_framework.values()), max(per_framework.values())
+    return {
+        "current": recipe(level["arch"], level["training"]) == made.get("chosen"),
+        "per_framework": per_framework,
+        "seeds": int(rows["n_seeds"].min()),
+        "low": low, "high": high, "spread": high - low,
+        "met": low >= GOAL_ACCURACY and high - low <= GOAL_SPREAD,
+    }  # fmt: skip
+
+
 def recipe(arch: dict, training: dict) -> dict:
     """One flat recipe: every architecture and training key, defaults filled."""
     defaults = {f: TrainSpec.__dataclass_fields__[f].default for f in TRAINING_KEYS}

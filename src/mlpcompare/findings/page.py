@@ -230,7 +230,27 @@ def best_lines(folder: Path) -> list[str]:
                   "```bash",
                   "snakemake --cores 8 --configfile presets/best.yaml --config mirror=../shared/datasets",
                   "```"]  # fmt: skip
+    if all((folder / "best" / name).is_file() for name in STUDY_FILES):
+        lines += ["", *goal_lines(folder, made)]
     return lines
+
+
+def goal_lines(folder: Path, made: dict) -> list[str]:
+    """The best study's chosen level against the goal (choice.GOAL_ACCURACY, GOAL_SPREAD)."""
+    summary = read_summary(folder / "best" / "summary.csv")
+    variants = io.read_json(folder / "best" / "variants.json")["variants"]
+    found = choice.goal(summary, variants, made)
+    if found is None:
+        return ["The best study below has no chosen level."]
+    if not found["current"]:
+        return ["The best study below trained an earlier choice, not the recipe chosen above: "
+                "run `presets/best.yaml` again."]  # fmt: skip
+    each = ", ".join(f"{fw} {acc:.2f} %" for fw, acc in found["per_framework"].items())
+    verdict = "met" if found["met"] else "not met"
+    return [f"The chosen recipe's test accuracy, mean of {found['seeds']} seeds: {each}; "
+            f"{found['low']:.2f} to {found['high']:.2f} %, {found['spread']:.2f} points apart. "
+            f"The goal, at least {choice.GOAL_ACCURACY} % in every framework and within "
+            f"{choice.GOAL_SPREAD} points of each other: {verdict}."]  # fmt: skip
 
 
 def render(folder: str | Path, presets: str | Path, references: dict) -> str:
