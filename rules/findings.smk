@@ -14,6 +14,7 @@ localrules:
 rule findings_tables:
     input:
         tables=collect.table_paths(STUDY_RESULTS.root, findings.SECTIONS),
+        provenance=collect.provenance_paths(STUDY_RESULTS.root, findings.SECTIONS),
         code=code("findings_tables.py"),
     output:
         choice=f"{FINDINGS}/best.json",
@@ -22,7 +23,6 @@ rule findings_tables:
     conda:
         "../envs/base.yaml"
     params:
-        results=STUDY_RESULTS.root,
         config=COMPARISON_CONFIG,
         studies=list(findings.SECTIONS),
         datasets=list(findings.FINDINGS_DATASETS),

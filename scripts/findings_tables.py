@@ -10,7 +10,7 @@ with logs.one_line_errors():
     repo = Path(__file__).resolve().parent.parent
     out = Path(snakemake.output.choice).parent
     studies = collect.collect(
-        snakemake.params.results, repo / "presets", snakemake.params.config,
+        collect.results_root(snakemake.input.tables), repo / "presets", snakemake.params.config,
         snakemake.params.studies, snakemake.params.datasets, out,
     )  # fmt: skip
     made = choice.choose(out, studies, snakemake.params.config)

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import snakemake
+from conftest import copy_workflow, snakemake
 
 from mlpcompare import frameworks
 
@@ -61,6 +61,20 @@ def test_second_run_has_nothing_to_do(tiny_run):
     again = snakemake(tiny_run, "-n", "--configfile", "tiny.yaml")
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_the_workflow_passes_snakemakes_linter(tmp_path):
+    # The linter flags, among others, a path a rule reads without declaring it (a params
+    # prefix), which a cluster without a shared file system would not have.
+    work = copy_workflow(tmp_path)
+    study = work / "results" / "studies" / "learning-rate"  # a finished study for findings
+    study.mkdir(parents=True)
+    for name in ("runs", "summary", "effects"):
+        (study / f"{name}.csv").touch()
+    lint = snakemake(work, "--lint")
+    assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, (
+        lint.stdout + lint.stderr
+    )[-3000:]
 
 
 DESIGN_COLUMNS = [

@@ -42,6 +42,23 @@ def table_paths(results: str | Path, studies) -> list[str]:
     ]  # fmt: skip
 
 
+def provenance_paths(results: str | Path, studies) -> list[str]:
+    """The run.json every finished study among ``studies`` is collected with (its own, or for
+    a study run before studies wrote their own, the main comparison's): the rule's inputs."""
+    layout, found = StudyLayout(str(results)), []
+    for study in studies:
+        if finished(results, study):
+            own, shared = Path(layout.provenance(study)), Path(results) / "run.json"
+            found += [str(p) for p in (own, shared) if p.is_file()][:1]
+    return list(dict.fromkeys(found))
+
+
+def results_root(tables) -> Path | None:
+    """The results folder the collect rule's ``tables`` (``<root>/studies/<study>/<name>.csv``)
+    lie in; None when no study is finished."""
+    return Path(tables[0]).parents[2] if tables else None
+
+
 def recipes(study: str, run: dict | None, presets: Path, config: dict) -> tuple[list, str]:
     """The variants of ``study`` as plain recipes, and where they were read from: the study's
     own run.json (the config it ran with) or, for a study run before run.json existed, its
@@ -99,9 +116,9 @@ def collected(out: Path, studies) -> list[str]:
 
 
 def collect(results, presets, config: dict, studies, datasets, out) -> list[str]:
-    """Collect every finished study among ``studies`` from ``results`` into ``out``; the
-    studies ``out`` then holds, in ``studies`` order."""
-    results, presets, out = Path(results), Path(presets), Path(out)
-    for study in studies:
-        collect_study(study, results, presets, config, datasets, out)
+    """Collect every finished study among ``studies`` from ``results`` (None: nothing to
+    collect) into ``out``; the studies ``out`` then holds, in ``studies`` order."""
+    presets, out = Path(presets), Path(out)
+    for study in studies if results is not None else ():
+        collect_study(study, Path(results), presets, config, datasets, out)
     return collected(out, studies)
