@@ -102,6 +102,10 @@ def test_labels_are_readable_and_safe_in_a_path():
          "studies.s.architecture: 'mlp-256' is not defined in architectures (did you mean"),
         ({"axes": {"dropout": [0.1]}, "bsae": {}}, "studies.s.bsae: unknown key (did you mean 'base'?)"),
         ({"axes": {"a": [1], "b": [2], "c": [3]}}, "studies.s.axes: {"),
+        ({"axes": {"lr": [0.1, 0.01]}, "reference": {"lr": 0.001}},
+         "studies.s.reference.lr: 0.001 is not one of its levels (0.1, 0.01)"),
+        ({"axes": {"lr": [0.1, 0.01]}, "reference": {"dropout": 0.0}},
+         "studies.s.reference: 'dropout' is not an axis of the study (axes: lr)"),
     ],
 )  # fmt: skip
 def test_a_mistake_in_a_study_is_one_line_naming_the_key(spec, expected):
@@ -158,6 +162,19 @@ def test_effects_are_paired_differences_and_ratios_with_intervals():
     assert set(effects["framework"]) == {"all", "numpy", "torch"}
 
 
+def test_a_named_reference_is_what_every_other_level_is_measured_against():
+    spec = {"axes": {"lr": [0.0001, 0.001, 0.01]}, "reference": {"lr": 0.001}}
+    described = build("s", spec, study_config(spec)).describe(study_config(spec))
+    assert described["axes"][0]["reference"] == "0.001"
+    assert config_problems(study_config(spec), SCHEMA) == []
+    # The same fake runs read from the other side: 0.5 is the reference, 0 is 1 point under it.
+    study = {**STUDY, "axes": [{**STUDY["axes"][0], "reference": "0.5"}]}
+    pooled = study_tables.effects(fake_runs(0.01), study)
+    pooled = pooled[(pooled["framework"] == "all") & (pooled["measure"] == "test_accuracy")]
+    assert list(pooled["level"]) == ["0"] and list(pooled["reference"]) == ["0.5"]
+    assert pooled["effect"].iloc[0] == pytest.approx(-1.0)
+
+
 def test_summary_gives_each_variant_and_framework_a_mean_and_interval():
     summary = study_tables.summarise(fake_runs(0.01), STUDY)
     row = summary[(summary["variant"] == "dropout-0.5") & (summary["framework"] == "torch")].iloc[0]
@@ -180,6 +197,19 @@ def test_the_sentences_follow_the_numbers():
     assert any("no level changes test accuracy detectably" in s for s in unclear), unclear
     assert not any("against 0: test accuracy" in s for s in unclear)
     assert any("trains at 2.00× the samples/s" in s for s in clear)
+
+
+def test_a_gap_narrowed_by_learning_less_is_not_called_better_generalisation():
+    runs = fake_runs(-0.2)  # dropout 0.5: 20 points lower in test accuracy...
+    runs["generalisation_gap"] = 0.05 - 0.01 * (runs["dropout"] == "0.5")  # ...a narrower gap
+    found = study_report.sentences(study_tables.effects(runs, STUDY), STUDY, n_seeds=3)
+    [gap] = [s for s in found if "generalisation gap" in s]
+    assert "narrows" in gap and "20.00 points lower: it learns less" in gap
+    runs = fake_runs(0.0)  # the same narrower gap at the same accuracy: no such clause
+    runs["generalisation_gap"] = 0.05 - 0.01 * (runs["dropout"] == "0.5")
+    found = study_report.sentences(study_tables.effects(runs, STUDY), STUDY, n_seeds=3)
+    [gap] = [s for s in found if "generalisation gap" in s]
+    assert "narrows" in gap and "learns less" not in gap and gap.endswith(").")
 
 
 def test_a_device_axis_gives_every_frameworks_speed_up():

@@ -9,7 +9,7 @@ import contextlib
 import difflib
 
 from mlpcompare import config as cfg
-from mlpcompare.studies.design import SHAPE_KEYS, apply, axis_keys, label
+from mlpcompare.studies.design import SHAPE_KEYS, apply, axis_keys, label, reference_label
 
 
 def check(config: dict, schema: dict) -> None:
@@ -63,6 +63,7 @@ def problems(config: dict, schema: dict) -> list[str]:
                 labels = [label(v) for v in levels]
                 if len(set(labels)) < len(labels):
                     lines.append(f"{where}.axes.{axis}: two levels have the same name {labels}")
+        lines += _reference_problems(where, spec)
         for path, setting in settings:
             if not isinstance(setting, dict):
                 lines.append(f"{path}: expected a mapping of keys to values, got {setting!r}")
@@ -72,6 +73,22 @@ def problems(config: dict, schema: dict) -> list[str]:
             if unknown:
                 continue
             lines += _recipe_problems(config, spec, path, setting, schema, arch_schema)
+    return lines
+
+
+def _reference_problems(where: str, spec: dict) -> list[str]:
+    """A reference must name an axis of the study and one of that axis's levels."""
+    axes, lines = spec.get("axes") or {}, []
+    for axis, level in (spec.get("reference") or {}).items():
+        if axis not in axes:
+            lines.append(f"{where}.reference: {axis!r} is not an axis of the study "
+                         f"(axes: {', '.join(axes)})")  # fmt: skip
+            continue
+        levels = axes[axis]
+        labels = list(levels) if isinstance(levels, dict) else [label(v) for v in levels]
+        if reference_label(levels, level) not in labels:
+            lines.append(f"{where}.reference.{axis}: {level!r} is not one of its levels "
+                         f"({', '.join(labels)})")  # fmt: skip
     return lines
 
 

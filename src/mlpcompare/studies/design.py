@@ -38,6 +38,11 @@ class Axis:
     name: str
     labels: tuple[str, ...]
     settings: tuple[dict, ...]
+    reference: str = ""  # the level the others are compared with; "" = the first
+
+    @property
+    def reference_label(self) -> str:
+        return self.reference or self.labels[0]
 
     @property
     def numeric_values(self) -> tuple[float, ...] | None:
@@ -104,7 +109,12 @@ class Study:
             "name": self.name,
             "description": self.description,
             "axes": [
-                {"name": a.name, "labels": list(a.labels), "numeric": a.numeric_values}
+                {
+                    "name": a.name,
+                    "labels": list(a.labels),
+                    "numeric": a.numeric_values,
+                    "reference": a.reference_label,
+                }
                 for a in self.axes
             ],
             "variants": [
@@ -133,10 +143,18 @@ def label(value) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", str(value)).strip("-").lower()
 
 
-def axis_from_config(name: str, levels) -> Axis:
+def axis_from_config(name: str, levels, reference=None) -> Axis:
+    """An axis from its config: a list of values of key ``name``, or named levels; its
+    ``reference`` (a value or a level's name; None = the first level)."""
+    ref = "" if reference is None else reference_label(levels, reference)
     if isinstance(levels, dict):
-        return Axis(name, tuple(levels), tuple(dict(s) for s in levels.values()))
-    return Axis(name, tuple(label(v) for v in levels), tuple({name: v} for v in levels))
+        return Axis(name, tuple(levels), tuple(dict(s) for s in levels.values()), ref)
+    return Axis(name, tuple(label(v) for v in levels), tuple({name: v} for v in levels), ref)
+
+
+def reference_label(levels, reference) -> str:
+    """The label of the level ``reference`` names: a level's name, or a value of the axis."""
+    return str(reference) if isinstance(levels, dict) else label(reference)
 
 
 def apply(arch: dict, training: dict, run: dict, setting: dict) -> None:
@@ -163,7 +181,10 @@ def base_architecture(config: dict, spec: dict) -> dict:
 def build(name: str, spec: dict, config: dict) -> Study:
     """The study ``name`` of the config as variants (the config checked first:
     :func:`mlpcompare.studies.checks.problems`)."""
-    axes = tuple(axis_from_config(key, levels) for key, levels in spec["axes"].items())
+    references = spec.get("reference") or {}
+    axes = tuple(
+        axis_from_config(key, levels, references.get(key)) for key, levels in spec["axes"].items()
+    )
     variants = []
     for combo in itertools.product(*(range(len(axis.labels)) for axis in axes)):
         arch = base_architecture(config, spec)

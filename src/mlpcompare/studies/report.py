@@ -57,19 +57,28 @@ def accuracy_sentence(axis: str, rows: pd.DataFrame, n_seeds: int) -> str | None
     )
 
 
-def gap_sentence(axis: str, rows: pd.DataFrame) -> str | None:
-    """The largest change of the generalisation gap, only when its interval excludes zero."""
+def gap_sentence(axis: str, rows: pd.DataFrame, accuracy: pd.DataFrame | None = None) -> str | None:
+    """The largest change of the generalisation gap, only when its interval excludes zero.
+    A gap narrowed at a level whose test accuracy (``accuracy``: its effects rows) is lower
+    too is said to come with worse learning: a network that learns less also overfits less."""
     rows = rows[rows["effect"].apply(_finite) & rows["low"].apply(_finite)]
     rows = rows[(rows["low"] > 0) | (rows["high"] < 0)]
     if rows.empty:
         return None
     row = rows.loc[rows["effect"].abs().idxmax()]
     direction = "widens" if row["effect"] > 0 else "narrows"
-    return (
+    sentence = (
         f"{axis} {row['level']} {direction} the generalisation gap (train − validation "
         f"accuracy) by {abs(row['effect']):.2f} points against {row['reference']} "
-        f"(95 % CI {row['low']:+.2f} to {row['high']:+.2f})."
+        f"(95 % CI {row['low']:+.2f} to {row['high']:+.2f})"
     )
+    same = accuracy[accuracy["level"] == row["level"]] if accuracy is not None else None
+    high = same["high"].iloc[0] if same is not None and len(same) else math.nan
+    if direction == "narrows" and _finite(high) and high < 0:
+        lower = abs(same["effect"].iloc[0])
+        return (f"{sentence}, with test accuracy {lower:.2f} points lower: it learns "
+                "less, which is not better generalisation.")  # fmt: skip
+    return sentence + "."
 
 
 def speed_sentences(axis: str, rows: pd.DataFrame, per_framework: bool) -> list[str]:
@@ -102,7 +111,9 @@ def sentences(effects: pd.DataFrame, study: dict, n_seeds: int, speed: bool = Tr
         pooled = rows[rows["framework"] == "all"]
         measure = lambda name, table=pooled: table[table["measure"] == name]  # noqa: E731
         found.append(accuracy_sentence(axis["name"], measure("test_accuracy"), n_seeds))
-        found.append(gap_sentence(axis["name"], measure("generalisation_gap")))
+        found.append(
+            gap_sentence(axis["name"], measure("generalisation_gap"), measure("test_accuracy"))
+        )
         if not speed:
             continue
         rates = rows[rows["measure"] == "samples_per_s"]

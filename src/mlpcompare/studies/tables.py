@@ -1,5 +1,6 @@
 """A study's tables, from its run files: every run, each variant x framework with 95 % seed
-intervals, and the effect of each axis level against the axis's first level.
+intervals, and the effect of each axis level against the axis's reference level (its first,
+unless the study names one).
 
 Effects are paired: a level and the reference level are compared run by run over the same
 framework, seed and level of the other axis, so the seed-to-seed spread that the pair shares
@@ -107,15 +108,15 @@ def summarise(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
 
 
 def effects(runs: pd.DataFrame, study: dict) -> pd.DataFrame:
-    """Each axis level against the axis's first level, per framework and over all of them."""
+    """Each axis level against the axis's reference level, per framework and over all."""
     axes = [axis["name"] for axis in study["axes"]]
     ok = runs[runs["status"] == "ok"]
     rows = []
     for axis in study["axes"]:
         others = [a for a in axes if a != axis["name"]]
         keys = ["framework", "seed", *others]
-        reference = axis["labels"][0]
-        for level in axis["labels"][1:]:
+        reference = axis.get("reference") or axis["labels"][0]
+        for level in (label for label in axis["labels"] if label != reference):
             pairs = paired_runs(ok, axis["name"], level, reference, keys)
             for fw in [None, *dict.fromkeys(pairs.index.get_level_values("framework"))]:
                 subset = pairs if fw is None else pairs.xs(fw, level="framework", drop_level=False)
