@@ -128,10 +128,13 @@ def choose(folder: str | Path, studies, config: dict) -> dict:
         choice["why"] = "No collected MNIST study trains the project's recipe beside others yet."
         return choice
     ref = reference.iloc[0]
+    ref_runs = runs_of(folder, ref["study"], ref["variant"])
     chosen, taken = copy.deepcopy(project), set()  # no shared lists: no YAML aliases
     for _, best in found.drop_duplicates("study").iterrows():  # each study's best, best first
         changes = {k: v for k, v in best["recipe"].items() if project.get(k) != v}
-        effect = tables.paired(*_aligned(folder, best, ref), "val_accuracy")
+        runs = runs_of(folder, best["study"], best["variant"])
+        both = runs.index.intersection(ref_runs.index)
+        effect = tables.paired(runs.loc[both], ref_runs.loc[both], "val_accuracy")
         better = math.isfinite(effect["low"]) and effect["low"] > 0 and bool(changes)
         clash = sorted(set(changes) & taken)
         entry = {"study": best["study"], "variant": best["variant"],
@@ -178,13 +181,6 @@ def verdict(changes: dict, effect: dict, better: bool, clash: list) -> str:
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def _aligned(folder: Path, best, ref) -> tuple[pd.Series, pd.Series]:
-    a = runs_of(folder, best["study"], best["variant"])
-    b = runs_of(folder, ref["study"], ref["variant"])
-    both = a.index.intersection(b.index)
-    return a.loc[both], b.loc[both]
 
 
 def preset_text(choice: dict) -> str | None:

@@ -42,15 +42,18 @@ def table_paths(results: str | Path, studies) -> list[str]:
     ]  # fmt: skip
 
 
+def run_json(results: str | Path, study: str) -> Path | None:
+    """The run.json a study is collected with: its own or, for a study run before studies
+    wrote their own, the main comparison's; None when neither exists."""
+    own = Path(StudyLayout(str(results)).provenance(study))
+    shared = Path(results) / "run.json"
+    return own if own.is_file() else shared if shared.is_file() else None
+
+
 def provenance_paths(results: str | Path, studies) -> list[str]:
-    """The run.json every finished study among ``studies`` is collected with (its own, or for
-    a study run before studies wrote their own, the main comparison's): the rule's inputs."""
-    layout, found = StudyLayout(str(results)), []
-    for study in studies:
-        if finished(results, study):
-            own, shared = Path(layout.provenance(study)), Path(results) / "run.json"
-            found += [str(p) for p in (own, shared) if p.is_file()][:1]
-    return list(dict.fromkeys(found))
+    """The run.json of every finished study among ``studies`` (the collect rule's inputs)."""
+    found = (run_json(results, s) for s in studies if finished(results, s))
+    return list(dict.fromkeys(str(path) for path in found if path is not None))
 
 
 def results_root(tables) -> Path | None:
@@ -93,9 +96,7 @@ def collect_study(study: str, results: Path, presets: Path, config: dict, datase
     layout = StudyLayout(str(results))
     if not finished(results, study):
         return False
-    own = Path(layout.provenance(study))
-    shared = results / "run.json"  # a study run before studies wrote their own run.json
-    run_path = own if own.is_file() else shared if shared.is_file() else None
+    run_path = run_json(results, study)
     run = io.read_json(run_path) if run_path else None
     variants, source = recipes(study, run, presets, config)
     if not {v["dataset"] for v in variants} <= set(datasets):

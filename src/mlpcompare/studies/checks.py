@@ -9,7 +9,14 @@ import contextlib
 import difflib
 
 from mlpcompare import config as cfg
-from mlpcompare.studies.design import SHAPE_KEYS, apply, axis_keys, label, reference_label
+from mlpcompare.studies.design import (
+    SHAPE_KEYS,
+    apply,
+    axis_from_config,
+    axis_keys,
+    label,
+    reference_label,
+)
 
 
 def check(config: dict, schema: dict) -> None:
@@ -84,9 +91,8 @@ def _reference_problems(where: str, spec: dict) -> list[str]:
             lines.append(f"{where}.reference: {axis!r} is not an axis of the study "
                          f"(axes: {', '.join(axes)})")  # fmt: skip
             continue
-        levels = axes[axis]
-        labels = list(levels) if isinstance(levels, dict) else [label(v) for v in levels]
-        if reference_label(levels, level) not in labels:
+        labels = axis_from_config(axis, axes[axis]).labels
+        if reference_label(axes[axis], level) not in labels:
             lines.append(f"{where}.reference.{axis}: {level!r} is not one of its levels "
                          f"({', '.join(labels)})")  # fmt: skip
     return lines

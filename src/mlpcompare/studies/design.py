@@ -38,11 +38,7 @@ class Axis:
     name: str
     labels: tuple[str, ...]
     settings: tuple[dict, ...]
-    reference: str = ""  # the level the others are compared with; "" = the first
-
-    @property
-    def reference_label(self) -> str:
-        return self.reference or self.labels[0]
+    reference: str  # the label of the level the others are compared with
 
     @property
     def numeric_values(self) -> tuple[float, ...] | None:
@@ -113,7 +109,7 @@ class Study:
                     "name": a.name,
                     "labels": list(a.labels),
                     "numeric": a.numeric_values,
-                    "reference": a.reference_label,
+                    "reference": a.reference,
                 }
                 for a in self.axes
             ],
@@ -146,10 +142,12 @@ def label(value) -> str:
 def axis_from_config(name: str, levels, reference=None) -> Axis:
     """An axis from its config: a list of values of key ``name``, or named levels; its
     ``reference`` (a value or a level's name; None = the first level)."""
-    ref = "" if reference is None else reference_label(levels, reference)
     if isinstance(levels, dict):
-        return Axis(name, tuple(levels), tuple(dict(s) for s in levels.values()), ref)
-    return Axis(name, tuple(label(v) for v in levels), tuple({name: v} for v in levels), ref)
+        labels, settings = tuple(levels), tuple(dict(s) for s in levels.values())
+    else:
+        labels, settings = tuple(label(v) for v in levels), tuple({name: v} for v in levels)
+    ref = labels[0] if reference is None else reference_label(levels, reference)
+    return Axis(name, labels, settings, ref)
 
 
 def reference_label(levels, reference) -> str:
