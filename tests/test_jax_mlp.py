@@ -289,3 +289,37 @@ def test_the_model_file_holds_plain_canonical_float32_arrays(tmp_path):
         assert sorted(saved.files) == ["W0", "W1", "W2", "b0", "b1", "b2"]
         assert all(saved[name].dtype == np.float32 for name in saved.files)
         assert saved["W0"].shape == (5, 4)
+
+
+CACHE_SCRIPT = """
+import json, numpy as np
+from mlpcompare.frameworks import jax as jax_mlp
+from mlpcompare.spec import ModelSpec, TrainSpec, init_weights, batch_order
+spec = ModelSpec(n_in=4, hidden=(3,), n_out=2)
+x = np.random.default_rng(0).random((10, 4), dtype=np.float32); y = np.arange(10) % 2
+t = jax_mlp.Trainer(spec, TrainSpec(batch_size=4), init_weights(spec, 0), x, y, seed=0,
+                    device="cpu")
+t.train_epoch(batch_order(0, 0, 10), 0.01)
+print(json.dumps(jax_mlp.environment()["compilation_cache"]))
+"""
+
+
+def test_a_second_process_loads_what_the_first_compiled(tmp_path):
+    """The persistent compilation cache (jax_common.runtime.use_compilation_cache): every
+    executable the first process compiles, the second loads, and the run's record counts both."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "JAX_COMPILATION_CACHE_DIR": str(tmp_path),
+    }
+    env.pop("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", None)
+
+    def cache_record():
+        out = subprocess.run([sys.executable, "-c", CACHE_SCRIPT], capture_output=True,
+                             text=True, check=True, env=env)  # fmt: skip
+        return json.loads(out.stdout.splitlines()[-1])
+
+    first, second = cache_record(), cache_record()
+    assert first["dir"] == str(tmp_path)
+    assert first["misses"] > 0 and first["hits"] == 0
+    assert second == {**first, "hits": first["misses"], "misses": 0}

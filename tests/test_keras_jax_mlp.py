@@ -72,9 +72,13 @@ def test_a_new_rate_does_not_retrace(keras_jax):
     assert_a_new_rate_does_not_retrace(trainer, x, y)
 
 
-def test_training_starts_neither_tensorflow_nor_torch():
-    """A machine with JAX alone runs this framework. In a fresh interpreter: this process's
-    other tests (collected beside these) may have imported anything."""
+def test_training_and_saving_start_neither_tensorflow_nor_torch(tmp_path):
+    """A machine with JAX alone runs this framework, and a job does not pay TensorFlow's start
+    (~6 s) to save its model: Keras' serializer would import it only to ask whether it is there
+    (keras_common.serving.tensorflow_not_asked). The file still loads to the same weights. In a
+    fresh interpreter: this process's other tests (collected beside these) may have imported
+    anything."""
+    path = tmp_path / "model.keras"
     code = (
         "import sys, numpy as np\n"
         "from mlpcompare.frameworks import keras_jax\n"
@@ -84,12 +88,16 @@ def test_training_starts_neither_tensorflow_nor_torch():
         "t = keras_jax.Trainer(spec, TrainSpec(batch_size=4), init_weights(spec, 0), x, y,"
         " seed=0, device='cpu')\n"
         "t.train_epoch(batch_order(0, 0, 8), 0.01)\n"
-        "print(sorted({'tensorflow', 'torch'} & set(sys.modules)))"
+        f"t.save({str(path)!r})\n"
+        "print(sorted({'tensorflow', 'torch'} & set(sys.modules)))\n"
+        "from mlpcompare.frameworks.keras_jax.serving import load_model\n"
+        f"loaded = load_model({str(path)!r}, spec, 'cpu')\n"
+        "print(np.array_equal(loaded.predict_logits(x), t.predict_logits(x)))"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.split("\n")[-2] == "[]"
+    assert run.stdout.split("\n")[-3:-1] == ["[]", "True"]
 
 
 def test_environment_records_the_backend_precision_and_threads(keras_jax):

@@ -7,9 +7,13 @@ statistics are weights of its layer): no optimizer state and no custom objects, 
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
 import keras
+from keras.src.utils import module_utils
 
 from mlpcompare.frameworks.keras_common.model import batch_norm_layers, dense_layers
 from mlpcompare.io import atomic_path
@@ -24,8 +28,33 @@ def save_model(model: keras.Sequential, path: str) -> None:
     then rename)."""
     if not str(path).endswith(".keras"):
         raise ValueError(f"a Keras model file must end with .keras, got {path!r}")
-    with atomic_path(path, suffix=".keras") as tmp:  # Keras insists on the suffix
+    with (
+        atomic_path(path, suffix=".keras") as tmp,
+        tensorflow_not_asked(),
+    ):  # Keras wants the suffix
         model.save(tmp)
+
+
+@contextlib.contextmanager
+def tensorflow_not_asked() -> Iterator[None]:
+    """While saving, tell Keras that TensorFlow is absent unless this process imported it.
+
+    Keras' serializer asks whether TensorFlow is installed, importing it to find out (~6 s, the
+    largest part of a Keras-on-JAX training job on digits), only to test whether a config value
+    is a TensorFlow shape, dtype or type spec. In a process that never imported TensorFlow no
+    value can be one, so "absent" gives the same file. The answer lives on Keras' lazy module
+    (``keras.src.utils.module_utils.tensorflow``); where a Keras version lacks it, or the
+    question was already answered, nothing changes (tests/test_keras_jax.py checks the import
+    stays out)."""
+    lazy = getattr(module_utils, "tensorflow", None)
+    if "tensorflow" in sys.modules or getattr(lazy, "_available", True) is not None:
+        yield
+        return
+    lazy._available = False
+    try:
+        yield
+    finally:
+        lazy._available = None
 
 
 def load_checked(
