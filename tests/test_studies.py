@@ -183,6 +183,23 @@ def test_summary_gives_each_variant_and_framework_a_mean_and_interval():
     assert row["n_seeds"] == 3 and row["n_diverged"] == 0
 
 
+def test_a_summary_interval_stops_where_the_measure_can_go_no_further():
+    """A rate that fails to train: accuracies of 5, 20 and 35 % give a t-interval from -17 %,
+    and a time to target's from below 0 s; each stops at 0. A tight one is left as it is."""
+    runs = fake_runs(0.0)
+    failing = (runs["dropout"] == "0.5") & (runs["framework"] == "numpy")
+    runs.loc[failing, "test_accuracy"] = [0.05, 0.20, 0.35]
+    runs.loc[failing, "time_to_target_s"] = [1.0, 1.0, 40.0]
+    summary = study_tables.summarise(runs, STUDY).set_index(["variant", "framework"])
+    row = summary.loc[("dropout-0.5", "numpy")]
+    assert row["test_accuracy_mean"] == pytest.approx(20.0)
+    assert row["test_accuracy_low"] == 0.0 and row["test_accuracy_high"] < 100.0
+    assert row["time_to_target_s_low"] == 0.0
+    untouched = summary.loc[("dropout-0", "numpy")]
+    assert 0 < untouched["test_accuracy_low"] < untouched["test_accuracy_mean"]
+    assert math.isnan(study_tables.within((math.nan, math.nan), (0.0, 1.0))[0])
+
+
 def test_the_sentences_follow_the_numbers():
     def found(shift, noise):
         runs = fake_runs(shift, noise)
