@@ -30,7 +30,9 @@ paused machine cannot change; a study's seconds are in its own report.
 
 A figure repeats to the bit only on the same CPU and the same libraries: the same code on another
 CPU moved MNIST accuracies by up to 0.12 points (Keras 98.26 → 98.21 %, JAX 98.12 → 98.24 %).
-Each section names the commit, date and machine its numbers came from.
+Each section names the commit, date and machine its tables were computed at, on the same machine
+as its runs; runs are trained again only when the training code changes, tables are recomputed
+from them when their computation does.
 """
 NOT_RUN = "Not yet run on MNIST."
 # Studies whose one axis is a path, each level one change on the one before (path_lines).
