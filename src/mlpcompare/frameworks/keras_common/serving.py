@@ -28,10 +28,8 @@ def save_model(model: keras.Sequential, path: str) -> None:
     then rename)."""
     if not str(path).endswith(".keras"):
         raise ValueError(f"a Keras model file must end with .keras, got {path!r}")
-    with (
-        atomic_path(path, suffix=".keras") as tmp,
-        tensorflow_not_asked(),
-    ):  # Keras wants the suffix
+    # Keras insists on the suffix of the temporary file too.
+    with atomic_path(path, suffix=".keras") as tmp, tensorflow_not_asked():
         model.save(tmp)
 
 
@@ -44,8 +42,8 @@ def tensorflow_not_asked() -> Iterator[None]:
     is a TensorFlow shape, dtype or type spec. In a process that never imported TensorFlow no
     value can be one, so "absent" gives the same file. The answer lives on Keras' lazy module
     (``keras.src.utils.module_utils.tensorflow``); where a Keras version lacks it, or the
-    question was already answered, nothing changes (tests/test_keras_jax.py checks the import
-    stays out)."""
+    question was already answered, nothing changes (tests/test_keras_jax_mlp.py checks that
+    TensorFlow stays out)."""
     lazy = getattr(module_utils, "tensorflow", None)
     if "tensorflow" in sys.modules or getattr(lazy, "_available", True) is not None:
         yield
