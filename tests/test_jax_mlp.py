@@ -323,3 +323,24 @@ def test_a_second_process_loads_what_the_first_compiled(tmp_path):
     assert first["dir"] == str(tmp_path)
     assert first["misses"] > 0 and first["hits"] == 0
     assert second == {**first, "hits": first["misses"], "misses": 0}
+
+
+def test_the_idiomatic_paths_compile_afresh(tmp_path):
+    """compile_afresh (the idiomatic variants' first call) leaves the cache out of the process:
+    nothing is looked up or written, so a user's first epoch is timed with its compiling."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "JAX_COMPILATION_CACHE_DIR": str(tmp_path),
+    }
+    script = CACHE_SCRIPT.replace(
+        "from mlpcompare.frameworks import jax as jax_mlp\n",
+        "from mlpcompare.frameworks import jax as jax_mlp\n"
+        "from mlpcompare.frameworks.jax_common.runtime import compile_afresh\n"
+        "compile_afresh()\n",
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env=env)  # fmt: skip
+    record = json.loads(out.stdout.splitlines()[-1])
+    assert record["hits"] == record["misses"] == 0
+    assert list(tmp_path.iterdir()) == []

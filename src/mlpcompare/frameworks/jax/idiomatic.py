@@ -24,6 +24,7 @@ import optax
 from mlpcompare.frameworks.jax.canonical import canonical_from_params, params_from_canonical
 from mlpcompare.frameworks.jax.model import forward
 from mlpcompare.frameworks.jax.optim import weight_matrices
+from mlpcompare.frameworks.jax_common.runtime import compile_afresh
 from mlpcompare.io import write_npz
 from mlpcompare.spec import TrainSpec
 from mlpcompare.training.loop import FitResult
@@ -60,6 +61,7 @@ def fit(model_spec, train_spec, weights, data, *, seed, device, model_path) -> F
 
     ``device`` is ``"cpu"`` or ``"cuda"`` (resolved by ``runs.prepare_framework``).
     """
+    compile_afresh()  # the first epoch compiles, as a new user's does
     act, rate = model_spec.activation, model_spec.dropout
 
     def loss_fn(params, stats, x, y, key):

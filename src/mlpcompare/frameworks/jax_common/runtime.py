@@ -55,6 +55,15 @@ def use_compilation_cache() -> None:
 use_compilation_cache()
 
 
+def compile_afresh() -> None:
+    """Leave the persistent cache out of this process: what the idiomatic variants call first.
+    Their first epoch is what a new user waits for (devexp's time to first result, compiling
+    included), which a program left on disk by an earlier run must not shorten; nor do the
+    JAX and Keras guides that these variants follow turn the cache on. JAX decides once per
+    process, at its first compile, so this must come before any."""
+    jax.config.update("jax_enable_compilation_cache", False)
+
+
 def configure_threads(n: int) -> None:
     """Let this process run on ``n`` CPUs: the only thread setting XLA's CPU backend obeys.
 

@@ -12,16 +12,23 @@ tuned version (arrays made once, indexed by the shared permutation, the whole ep
 ``lax.scan``, textbook Adam).
 """
 
-from functools import partial
-
+from mlpcompare.frameworks.jax_common.runtime import compile_afresh
 from mlpcompare.frameworks.keras_common.idiomatic import INFERENCE_API, LOSS_INCLUDES_PENALTY
 from mlpcompare.frameworks.keras_common.idiomatic import fit as keras_fit
+from mlpcompare.training.loop import FitResult
 
 API = (
     "model.compile + model.fit(shuffle=True, validation_data) on the JAX backend, "
     "keras.optimizers.Adam/AdamW/SGD, LearningRateScheduler and EarlyStopping callbacks"
 )
-# Each Dropout seeded from the run's seed, as the tuned trainer builds the model.
-fit = partial(keras_fit, seeded_dropout=True)
+
+
+def fit(model_spec, train_spec, weights, data, *, seed, device, model_path) -> FitResult:
+    """Keras' ``fit`` path (keras_common.idiomatic.fit), each Dropout seeded from the run's seed
+    as the tuned trainer builds the model, compiling afresh as a new user's first run does."""
+    compile_afresh()
+    return keras_fit(model_spec, train_spec, weights, data, seed=seed, device=device,
+                     model_path=model_path, seeded_dropout=True)  # fmt: skip
+
 
 __all__ = ["API", "INFERENCE_API", "LOSS_INCLUDES_PENALTY", "fit"]
