@@ -162,6 +162,22 @@ def test_effects_are_paired_differences_and_ratios_with_intervals():
     assert set(effects["framework"]) == {"all", "numpy", "torch"}
 
 
+def test_an_interval_is_over_the_seeds_when_a_seed_moves_every_framework():
+    """Both frameworks gain 0, 1 and 2 points at seeds 0, 1 and 2: six pairs, but three seeds'
+    worth of evidence. The interval is the t interval of the three seed means (t with 2 degrees
+    of freedom), wider than one over six pairs as if independent."""
+    runs = fake_runs(0.0, noise=(0.0, 0.0, 0.0))
+    gain = (runs["dropout"] == "0.5") * runs["seed"] * 0.01
+    runs["test_accuracy"] += gain
+    pooled = study_tables.effects(runs, STUDY)
+    row = pooled[(pooled["framework"] == "all") & (pooled["measure"] == "test_accuracy")].iloc[0]
+    assert (row["n_pairs"], row["n_seeds"], row["effect"]) == (6, 3, pytest.approx(1.0))
+    half = 4.302652729911275 * 1.0 / math.sqrt(3)  # t(0.975, 2) * sd(0, 1, 2) / sqrt(3)
+    assert (row["low"], row["high"]) == (pytest.approx(1.0 - half), pytest.approx(1.0 + half))
+    one = pooled[(pooled["framework"] == "numpy") & (pooled["measure"] == "test_accuracy")]
+    assert one[["low", "high"]].iloc[0].tolist() == pytest.approx([1.0 - half, 1.0 + half])
+
+
 def test_a_named_reference_is_what_every_other_level_is_measured_against():
     spec = {"axes": {"lr": [0.0001, 0.001, 0.01]}, "reference": {"lr": 0.001}}
     described = build("s", spec, study_config(spec)).describe(study_config(spec))

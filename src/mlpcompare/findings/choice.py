@@ -139,7 +139,7 @@ def choose(folder: str | Path, studies, config: dict) -> dict:
         clash = sorted(set(changes) & taken)
         entry = {"study": best["study"], "variant": best["variant"],
                  "val_accuracy": float(best["val_accuracy"]), "changes": changes,
-                 **{k: effect[k] for k in ("n_pairs", "effect", "low", "high")},
+                 **{k: effect[k] for k in ("n_pairs", "n_seeds", "effect", "low", "high")},
                  "adopted": better and not clash,
                  "verdict": verdict(changes, effect, better, clash)}  # fmt: skip
         choice["studies"].append(entry)

@@ -100,7 +100,7 @@ def effects_table(effects: pd.DataFrame) -> list[str]:
     "higher" or "lower" where it excludes zero, "cannot tell apart" where it holds zero."""
     pooled = effects[effects["framework"] == "all"]
     lines = ["| level against reference | test accuracy (points, 95 % CI) | verdict "
-             "| generalisation gap (points, 95 % CI) | verdict | paired runs |",
+             "| generalisation gap (points, 95 % CI) | verdict | paired runs (seeds) |",
              "| --- | ---: | --- | ---: | --- | ---: |"]  # fmt: skip
     several_axes = pooled["axis"].nunique() > 1
     for (axis, level, reference), rows in pooled.groupby(
@@ -113,9 +113,9 @@ def effects_table(effects: pd.DataFrame) -> list[str]:
             if several_axes
             else f"{level} against {reference}"
         )
-        pairs = int(test["n_pairs"]) if test is not None else 0
+        pairs = _pairs(test) if test is not None else "0"
         cells = [_interval(test) if test is not None else "–", _verdict(test),
-                 _interval(gap) if gap is not None else "–", _verdict(gap), str(pairs)]  # fmt: skip
+                 _interval(gap) if gap is not None else "–", _verdict(gap), pairs]  # fmt: skip
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -126,7 +126,7 @@ def path_lines(runs: pd.DataFrame, axis: str, levels: list[str]) -> list[str]:
     which change closes most of the gap from the first level to the last."""
     ok = runs[runs["status"] == "ok"].astype({axis: str})
     lines = ["One change at a time, each level against the one before it:", "",
-             "| change | test accuracy (points, 95 % CI) | verdict | paired runs |",
+             "| change | test accuracy (points, 95 % CI) | verdict | paired runs (seeds) |",
              "| --- | ---: | --- | ---: |"]  # fmt: skip
     steps = []
     for before, after in zip(levels, levels[1:], strict=False):
@@ -135,7 +135,7 @@ def path_lines(runs: pd.DataFrame, axis: str, levels: list[str]) -> list[str]:
             pairs["test_accuracy"], pairs["test_accuracy_ref"], "test_accuracy"))  # fmt: skip
         steps.append((before, after, row))
         lines.append(f"| {before} → {after} | {_interval(row)} | {_verdict(row)} "
-                     f"| {int(row['n_pairs'])} |")  # fmt: skip
+                     f"| {_pairs(row)} |")  # fmt: skip
     total = sum(row["effect"] for *_, row in steps if math.isfinite(row["effect"]))
     if steps and total > 0:
         before, after, row = max(steps, key=lambda step: step[2]["effect"])
@@ -175,7 +175,9 @@ def study_section(folder: Path, study: str, references: dict) -> list[str]:
     lines += compact_table(summary)
     lines += [
         "",
-        "Each level against the reference, paired run by run (same framework, same seed):",
+        "Each level against the reference, paired run by run (same framework, same seed); each "
+        "interval is over the seeds, since one seed's runs share their initial weights and batch "
+        "order in every framework:",
         "",
     ]
     lines += effects_table(effects)
@@ -186,6 +188,14 @@ def study_section(folder: Path, study: str, references: dict) -> list[str]:
     lines += ["", f"![test accuracy per variant and framework, {study}](findings/{study}.svg)", ""]
     lines += [f"- {sentence}" for sentence in found] or ["- No sentence: too few runs."]
     return lines
+
+
+def _pairs(row) -> str:
+    """ "15 (3)": the paired runs and the seeds an interval is over."""
+    seeds = row.get("n_seeds")
+    if seeds is None or not math.isfinite(float(seeds)):
+        return str(int(row["n_pairs"]))
+    return f"{int(row['n_pairs'])} ({int(seeds)})"
 
 
 def _points(entry: dict) -> str:

@@ -32,6 +32,15 @@ def _finite(*values) -> bool:
     return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
 
 
+def _seeds(row) -> str:
+    """ "3 seeds": what an effect's interval is over (:func:`mlpcompare.studies.tables.paired`);
+    tables written before it was recorded count pairs only."""
+    n = row.get("n_seeds")
+    return (
+        "the seeds" if n is None or not _finite(n) else f"{int(n)} seed" + ("s" if n != 1 else "")
+    )
+
+
 def accuracy_sentence(axis: str, rows: pd.DataFrame, n_seeds: int) -> str | None:
     """The level whose test accuracy differs most from the reference, with its interval."""
     rows = rows[rows["effect"].apply(_finite)]
@@ -48,7 +57,8 @@ def accuracy_sentence(axis: str, rows: pd.DataFrame, n_seeds: int) -> str | None
     if _finite(row["low"], row["high"]) and (row["low"] > 0 or row["high"] < 0):
         return (
             f"{axis} {row['level']} against {row['reference']}: test accuracy "
-            f"{row['effect']:+.2f} points ({interval}; {int(row['n_pairs'])} paired runs)."
+            f"{row['effect']:+.2f} points ({interval} over {_seeds(row)}; "
+            f"{int(row['n_pairs'])} paired runs)."
         )
     return (
         f"{axis}: no level changes test accuracy detectably against {row['reference']} with "
