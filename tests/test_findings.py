@@ -256,6 +256,6 @@ def test_a_path_study_sets_each_level_against_the_one_before_and_names_the_chang
                 rows.append({"recipe": level, "framework": fw, "seed": seed, "status": "ok",
                              "test_accuracy": accuracy + jitter + noise})  # fmt: skip
     lines = page.path_lines(pd.DataFrame(rows), "recipe", ["sgd", "adam", "dropout"])
-    assert lines[4].startswith("| sgd → adam | +10.00 (+10.00 to +10.00) | higher | 6 |")
-    assert "| adam → dropout |" in lines[5] and "| cannot tell apart | 6 |" in lines[5]
+    assert lines[4].startswith("| sgd → adam | +10.00 (+10.00 to +10.00) | higher | 6 (3) |")
+    assert "| adam → dropout |" in lines[5] and "| cannot tell apart | 6 (3) |" in lines[5]
     assert lines[-1].startswith("Of the 10.02-point gain from sgd to dropout, sgd → adam gives")
