@@ -17,4 +17,5 @@ logs.run(
     in_run_ceiling=snakemake.params.in_run_ceiling,
     threads=snakemake.threads,
     outputs=SimpleNamespace(**{name: list(paths) for name, paths in snakemake.output.items()}),
+    code_paths=list(snakemake.input.code),
 )

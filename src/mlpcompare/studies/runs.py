@@ -11,21 +11,40 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 
-from mlpcompare import io
+from mlpcompare import frameworks, io
+from mlpcompare.layout import STUDY_RUN_FILES
 from mlpcompare.measuring import metrics
+from mlpcompare.studies.finished_seeds import FOLDER, FinishedSeeds, run_key, versions
 from mlpcompare.training.runs import fit_run, prepare_framework
 
 log = logging.getLogger(__name__)
 
 
 def run_variant(*, framework, seeds, split_path, init_paths, arch, training, device, threads,
-                outputs, in_run_ceiling=False):  # fmt: skip
+                outputs, in_run_ceiling=False, code_paths=()):  # fmt: skip
     """Train and measure every seed; ``init_paths`` and each of ``outputs.history``,
-    ``outputs.train``, ``outputs.metrics`` are lists in the order of ``seeds``."""
+    ``outputs.train``, ``outputs.metrics`` are lists in the order of ``seeds``.
+
+    A seed an earlier, cut-off run of this job finished with the same inputs, settings and code
+    (``code_paths``: the files the job runs) is copied back instead of trained again
+    (:mod:`mlpcompare.studies.finished_seeds`)."""
     module, used_device = prepare_framework(framework, threads, device)
     data = io.read_npz(split_path)
+    finished = FinishedSeeds(Path(outputs.train[0]).parents[1] / FOLDER)
     for i, seed in enumerate(seeds):
+        files = {name: getattr(outputs, name)[i] for name in STUDY_RUN_FILES}
+        key = run_key(
+            files={"split": split_path, "init": init_paths[i],
+                   **{f"code:{path}": path for path in code_paths}},
+            framework=framework, seed=seed, arch=arch, training=training, device=used_device,
+            threads=threads, in_run_ceiling=in_run_ceiling,
+            versions=versions(frameworks.get(framework).packages),
+        )  # fmt: skip
+        if finished.restore(seed, key, files):
+            log.info("%s seed %d: finished by an earlier run of this job, kept", framework, seed)
+            continue
         log.info("%s seed %d of %s", framework, seed, list(seeds))
         trainer, summary = fit_run(
             module, framework, data, io.read_npz(init_paths[i]), arch, training, seed,
@@ -34,6 +53,8 @@ def run_variant(*, framework, seeds, split_path, init_paths, arch, training, dev
         )  # fmt: skip
         io.write_json(measure(trainer, data, summary["status"]), outputs.metrics[i])
         io.write_json(summary, outputs.train[i])
+        finished.keep(seed, key, files)
+    finished.clear()
 
 
 def measure(trainer, data: dict, status: str) -> dict:
