@@ -229,7 +229,7 @@ def test_the_sentences_follow_the_numbers():
     unclear = found(0.0, (0.02, -0.01, 0.0))
     assert any("no level changes test accuracy detectably" in s for s in unclear), unclear
     assert not any("against 0: test accuracy" in s for s in unclear)
-    assert any("trains at 2.00× the samples/s" in s for s in clear)
+    assert any("trains at 2.00× the samples/s" in s and "drift" in s for s in clear)
 
 
 def test_a_gap_narrowed_by_learning_less_is_not_called_better_generalisation():

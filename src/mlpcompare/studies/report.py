@@ -91,6 +91,12 @@ def gap_sentence(axis: str, rows: pd.DataFrame, accuracy: pd.DataFrame | None = 
     return sentence + "."
 
 
+# A speed ratio's levels ran in jobs one after another: what the machine did between them (the
+# reference VM drifts by up to 30 % over minutes; another job beside them) is in the ratio, which
+# no seed interval can show. Alternating timings are make bench's and the tools' (performance.md).
+DRIFT = "The levels ran one after another, so any drift of the machine between them is in it."
+
+
 def speed_sentences(axis: str, rows: pd.DataFrame, per_framework: bool) -> list[str]:
     """Training speed ratios: every framework's (a device axis), else the largest notable one."""
     rows = rows[rows["effect"].apply(_finite) & rows["low"].apply(_finite)]
@@ -98,7 +104,7 @@ def speed_sentences(axis: str, rows: pd.DataFrame, per_framework: bool) -> list[
         return [
             f"{axis} {row['level']}: {frameworks.get(row['framework']).label} trains at "
             f"{row['effect']:.2f}× its samples/s on {row['reference']} "
-            f"(95 % CI {row['low']:.2f}–{row['high']:.2f})."
+            f"(95 % CI {row['low']:.2f}–{row['high']:.2f}). {DRIFT}"
             for _, row in rows.iterrows()
         ]
     rows = rows[(rows["framework"] == "all") & ((rows["low"] > 1) | (rows["high"] < 1))]
@@ -108,7 +114,8 @@ def speed_sentences(axis: str, rows: pd.DataFrame, per_framework: bool) -> list[
     row = rows.loc[(rows["effect"].apply(math.log)).abs().idxmax()]
     return [
         f"{axis} {row['level']} trains at {row['effect']:.2f}× the samples/s of "
-        f"{row['reference']} over all frameworks (95 % CI {row['low']:.2f}–{row['high']:.2f})."
+        f"{row['reference']} over all frameworks (95 % CI {row['low']:.2f}–{row['high']:.2f}). "
+        + DRIFT
     ]
 
 
