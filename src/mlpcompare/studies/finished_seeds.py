@@ -18,11 +18,13 @@ import json
 import os
 import platform
 import shutil
-from collections.abc import Iterable, Mapping
-from importlib import metadata
+from collections.abc import Mapping
 from pathlib import Path
 
+import pooch
+
 from mlpcompare.io import atomic_path
+from mlpcompare.measuring.envinfo import cpu_model
 
 FOLDER = ".finished-seeds"  # beside the job's per-seed folders: {variant}/{framework}/
 
@@ -35,34 +37,7 @@ def digest(path: str | Path) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _digest(path: str, mtime_ns: int, size: int) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
-def versions(packages: Iterable[str]) -> dict[str, str | None]:
-    """Installed version of each distribution (None where it is not installed)."""
-    found = {}
-    for name in packages:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
-
-
-def cpu() -> str:
-    """The CPU's model name (Linux), else what the platform module says."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return pooch.file_hash(path, alg="sha256")
 
 
 def run_key(*, files: Mapping[str, str | Path], **settings) -> str:
@@ -72,7 +47,7 @@ def run_key(*, files: Mapping[str, str | Path], **settings) -> str:
         "settings": settings,
         "files": {name: digest(path) for name, path in sorted(files.items())},
         "python": platform.python_version(),
-        "cpu": cpu(),
+        "cpu": cpu_model(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from mlpcompare import frameworks, io
 from mlpcompare.layout import STUDY_RUN_FILES
 from mlpcompare.measuring import metrics
-from mlpcompare.studies.finished_seeds import FOLDER, FinishedSeeds, run_key, versions
+from mlpcompare.measuring.envinfo import packages
+from mlpcompare.studies.finished_seeds import FOLDER, FinishedSeeds, run_key
 from mlpcompare.training.runs import fit_run, prepare_framework
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def run_variant(*, framework, seeds, split_path, init_paths, arch, training, dev
                    **{f"code:{path}": path for path in code_paths}},
             framework=framework, seed=seed, arch=arch, training=training, device=used_device,
             threads=threads, in_run_ceiling=in_run_ceiling,
-            versions=versions(frameworks.get(framework).packages),
+            versions=packages(frameworks.get(framework).packages),
         )  # fmt: skip
         if finished.restore(seed, key, files):
             log.info("%s seed %d: finished by an earlier run of this job, kept", framework, seed)
