@@ -21,8 +21,6 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-import pooch
-
 from mlpcompare.io import atomic_path
 from mlpcompare.measuring.envinfo import cpu_model
 
@@ -37,7 +35,8 @@ def digest(path: str | Path) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _digest(path: str, mtime_ns: int, size: int) -> str:
-    return pooch.file_hash(path, alg="sha256")
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def run_key(*, files: Mapping[str, str | Path], **settings) -> str:
