@@ -226,6 +226,7 @@ def test_the_sentences_follow_the_numbers():
     assert any(
         re.search(r"dropout 0.5 against 0: test accuracy \+2\.\d\d points", s) for s in clear
     )
+    assert any("over 3 seeds; 6 paired runs" in s for s in clear), clear
     unclear = found(0.0, (0.02, -0.01, 0.0))
     assert any("no level changes test accuracy detectably" in s for s in unclear), unclear
     assert not any("against 0: test accuracy" in s for s in unclear)

@@ -36,9 +36,8 @@ def _seeds(row) -> str:
     """ "3 seeds": what an effect's interval is over (:func:`mlpcompare.studies.tables.paired`);
     tables written before it was recorded count pairs only."""
     n = row.get("n_seeds")
-    return (
-        "the seeds" if n is None or not _finite(n) else f"{int(n)} seed" + ("s" if n != 1 else "")
-    )
+    n = math.nan if n is None else float(n)  # a table's column holds NumPy integers
+    return "the seeds" if not math.isfinite(n) else f"{int(n)} seed" + ("s" if n != 1 else "")
 
 
 def accuracy_sentence(axis: str, rows: pd.DataFrame, n_seeds: int) -> str | None:
