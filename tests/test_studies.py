@@ -214,6 +214,10 @@ def test_a_summary_interval_stops_where_the_measure_can_go_no_further():
     untouched = summary.loc[("dropout-0", "numpy")]
     assert 0 < untouched["test_accuracy_low"] < untouched["test_accuracy_mean"]
     assert math.isnan(study_tables.within((math.nan, math.nan), (0.0, 1.0))[0])
+    # Its paired effect, -75 points against 95 %, is no more than 100 points down either.
+    effects = study_tables.effects(runs, STUDY).set_index(["framework", "measure"])
+    effect = effects.loc[("numpy", "test_accuracy")]
+    assert effect["effect"] == pytest.approx(-75.0, abs=0.1) and effect["low"] == -100.0
 
 
 def test_the_sentences_follow_the_numbers():

@@ -203,6 +203,9 @@ def paired(values: pd.Series, reference: pd.Series, measure: str) -> dict:
     if ratio:
         return {"kind": "ratio", **counts, "effect": math.exp(centre),
                 "low": math.exp(low), "high": math.exp(high)}  # fmt: skip
+    # Two means within DOMAIN differ by at most its width: the interval stops there too.
+    bottom, top = DOMAIN[measure]
+    low, high = within((low, high), ((bottom - top) * 100.0, (top - bottom) * 100.0))
     return {"kind": "difference", **counts, "effect": centre, "low": low, "high": high}
 
 
