@@ -100,6 +100,31 @@ def test_training_and_saving_start_neither_tensorflow_nor_torch(tmp_path):
     assert run.stdout.split("\n")[-3:-1] == ["[]", "True"]
 
 
+def test_the_idiomatic_variant_does_not_start_tensorflow(tmp_path):
+    """keras.utils.set_random_seed would import TensorFlow where it is installed only to seed
+    it; the idiomatic variant on JAX runs as on a machine with JAX alone, and still reproduces
+    itself from its seed. In a fresh interpreter, as above."""
+    code = (
+        "import sys, numpy as np\n"
+        "from mlpcompare.frameworks.keras_jax import idiomatic\n"
+        "from mlpcompare.spec import ModelSpec, TrainSpec, init_weights\n"
+        "spec = ModelSpec(n_in=4, hidden=(3,), n_out=2, dropout=0.5)\n"
+        "rng = np.random.default_rng(0)\n"
+        "data = {k: rng.random((8, 4), dtype=np.float32) for k in ('x_train', 'x_val')}\n"
+        "data |= {'y_train': np.arange(8) % 2, 'y_val': np.arange(8) % 2}\n"
+        "ts = TrainSpec(batch_size=4, epochs=2)\n"
+        "runs = [idiomatic.fit(spec, ts, init_weights(spec, 0), data, seed=3, device='cpu',"
+        f" model_path={str(tmp_path)!r} + f'/m{{i}}.keras').history for i in range(2)]\n"
+        "runs = [[epoch['train_loss'] for epoch in history] for history in runs]\n"
+        "print(sorted({'tensorflow', 'torch'} & set(sys.modules)))\n"
+        "print(runs[0] == runs[1])"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("\n")[-3:-1] == ["[]", "True"]
+
+
 def test_environment_records_the_backend_precision_and_threads(keras_jax):
     keras_jax.configure_threads(1)
     env = keras_jax.environment()

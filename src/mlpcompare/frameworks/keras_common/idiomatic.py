@@ -24,7 +24,11 @@ import numpy as np
 
 from mlpcompare.frameworks.keras_common.model import build_model, set_params
 from mlpcompare.frameworks.keras_common.optim import l2_penalty
-from mlpcompare.frameworks.keras_common.serving import KERAS_DEVICES, save_model
+from mlpcompare.frameworks.keras_common.serving import (
+    KERAS_DEVICES,
+    save_model,
+    tensorflow_not_asked,
+)
 from mlpcompare.spec import TrainSpec
 from mlpcompare.training.loop import FitResult
 
@@ -76,7 +80,11 @@ def fit(
     seeded from ``seed`` (:func:`.model.build_model`), or drawing from Keras' global seed
     generator, which ``set_random_seed`` seeds here.
     """
-    keras.utils.set_random_seed(seed)  # fit's shuffling and the dropout masks
+    # fit's shuffling and the dropout masks. It also seeds TensorFlow where TensorFlow is
+    # installed, importing it to ask (~6 s); on the JAX backend, in a process that never
+    # imported it, nothing here uses it, so the variant starts as on a machine with JAX alone.
+    with tensorflow_not_asked():
+        keras.utils.set_random_seed(seed)
     clock = EpochClock()
     stopper = keras.callbacks.EarlyStopping(
         monitor=train_spec.monitor,

@@ -35,7 +35,8 @@ def save_model(model: keras.Sequential, path: str) -> None:
 
 @contextlib.contextmanager
 def tensorflow_not_asked() -> Iterator[None]:
-    """While saving, tell Keras that TensorFlow is absent unless this process imported it.
+    """Tell Keras that TensorFlow is absent unless this process imported it (while saving, or
+    seeding with ``keras.utils.set_random_seed``).
 
     Keras' serializer asks whether TensorFlow is installed, importing it to find out (~6 s, the
     largest part of a Keras-on-JAX training job on digits), only to test whether a config value
@@ -43,7 +44,8 @@ def tensorflow_not_asked() -> Iterator[None]:
     value can be one, so "absent" gives the same file. The answer lives on Keras' lazy module
     (``keras.src.utils.module_utils.tensorflow``); where a Keras version lacks it, or the
     question was already answered, nothing changes (tests/test_keras_jax_mlp.py checks that
-    TensorFlow stays out)."""
+    TensorFlow stays out). ``set_random_seed`` asks the same question to seed TensorFlow's
+    generator, which nothing on the JAX backend draws from."""
     lazy = getattr(module_utils, "tensorflow", None)
     if "tensorflow" in sys.modules or getattr(lazy, "_available", True) is not None:
         yield

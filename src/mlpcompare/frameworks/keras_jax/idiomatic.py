@@ -5,9 +5,10 @@ The same code as the TensorFlow-backed Keras framework's idiomatic variant
 from the tuned recipe): the backend changes what runs underneath, not what a user writes. On
 JAX, ``fit`` batches the arrays with Keras' own data adapter (no ``tf.data`` on this backend) and
 compiles its train step with ``jax.jit``. ``keras.utils.set_random_seed``, which the guides
-use and this variant keeps, also seeds TensorFlow when TensorFlow is installed, so on such a
-machine this variant's process loads it (start-up and memory, not the epochs' clock); the tuned
-trainer seeds each generator itself and never does. :class:`mlpcompare.frameworks.keras_jax.Trainer` is the
+use and this variant keeps, would also import TensorFlow where it is installed, only to seed it;
+nothing on the JAX backend draws from it, so the variant is told TensorFlow is absent there
+(:func:`~mlpcompare.frameworks.keras_common.serving.tensorflow_not_asked`) and starts, and takes
+memory, as on a machine with JAX alone (its environment, ``envs/keras-jax.yaml``). :class:`mlpcompare.frameworks.keras_jax.Trainer` is the
 tuned version (arrays made once, indexed by the shared permutation, the whole epoch in one
 ``lax.scan``, textbook Adam).
 """
