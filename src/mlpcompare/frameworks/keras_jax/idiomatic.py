@@ -8,9 +8,9 @@ compiles its train step with ``jax.jit``. ``keras.utils.set_random_seed``, which
 use and this variant keeps, would also import TensorFlow where it is installed, only to seed it;
 nothing on the JAX backend draws from it, so the variant is told TensorFlow is absent there
 (:func:`~mlpcompare.frameworks.keras_common.serving.tensorflow_not_asked`) and starts, and takes
-memory, as on a machine with JAX alone (its environment, ``envs/keras-jax.yaml``). :class:`mlpcompare.frameworks.keras_jax.Trainer` is the
-tuned version (arrays made once, indexed by the shared permutation, the whole epoch in one
-``lax.scan``, textbook Adam).
+memory, as on a machine with JAX alone (its environment, ``envs/keras-jax.yaml``).
+:class:`mlpcompare.frameworks.keras_jax.Trainer` is the tuned version (arrays made once, indexed
+by the shared permutation, the whole epoch in one ``lax.scan``, textbook Adam).
 """
 
 from mlpcompare.frameworks.jax_common.runtime import compile_afresh
