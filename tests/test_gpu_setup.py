@@ -112,7 +112,8 @@ def test_make_without_device_is_the_cpu_set_up_and_a_wrong_device_stops():
 
 def test_the_device_scripts_folders_are_ignored_and_its_wheels_pinned():
     ignored = (ROOT / ".gitignore").read_text().splitlines()
-    assert {".venv-cuda/", ".gpu-wheels/", ".gpu-mnist/"} <= set(ignored)
+    # .venv and .venv-cuda without a slash: a venv may be a link to one elsewhere.
+    assert {".venv", ".venv-cuda", ".gpu-wheels/", ".gpu-mnist/"} <= set(ignored)
     constraints = {req.name for req in requirements("constraints.txt")}
     wheels = requirements("tools/gpu-wheels.txt")
     assert wheels and all(not req.specifier for req in wheels)  # constraints.txt pins them
