@@ -8,6 +8,7 @@ sentence says the seeds cannot tell the levels apart, with the interval that sho
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 
 import markupsafe
@@ -29,15 +30,16 @@ NOTABLE_SPEED_RATIO = 0.10
 
 
 def _finite(*values) -> bool:
-    return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
+    """Every value a finite real number, Python's or NumPy's (a table's integer column, such as
+    ``n_seeds``, holds NumPy integers, which are not ``int``)."""
+    return all(isinstance(v, numbers.Real) and math.isfinite(v) for v in values)
 
 
 def _seeds(row) -> str:
     """ "3 seeds": what an effect's interval is over (:func:`mlpcompare.studies.tables.paired`);
     tables written before it was recorded count pairs only."""
     n = row.get("n_seeds")
-    n = math.nan if n is None else float(n)  # a table's column holds NumPy integers
-    return "the seeds" if not math.isfinite(n) else f"{int(n)} seed" + ("s" if n != 1 else "")
+    return "the seeds" if not _finite(n) else f"{int(n)} seed" + ("s" if n != 1 else "")
 
 
 def accuracy_sentence(axis: str, rows: pd.DataFrame, n_seeds: int) -> str | None:

@@ -205,7 +205,8 @@ def paired(values: pd.Series, reference: pd.Series, measure: str) -> dict:
                 "low": math.exp(low), "high": math.exp(high)}  # fmt: skip
     # Two means within DOMAIN differ by at most its width: the interval stops there too.
     bottom, top = DOMAIN[measure]
-    low, high = within((low, high), ((bottom - top) * 100.0, (top - bottom) * 100.0))
+    span = (top - bottom) * 100.0  # in the points of ``each``
+    low, high = within((low, high), (-span, span))
     return {"kind": "difference", **counts, "effect": centre, "low": low, "high": high}
 
 
