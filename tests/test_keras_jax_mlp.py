@@ -72,12 +72,19 @@ def test_a_new_rate_does_not_retrace(keras_jax):
     assert_a_new_rate_does_not_retrace(trainer, x, y)
 
 
+def last_two_lines_in_a_fresh_interpreter(code: str) -> list[str]:
+    """What ``code`` prints last, run by a new Python with this checkout's ``src``: this
+    process's other tests (collected beside these) may have imported anything."""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout.split("\n")[-3:-1]
+
+
 def test_training_and_saving_start_neither_tensorflow_nor_torch(tmp_path):
     """A machine with JAX alone runs this framework, and a job does not pay TensorFlow's start
     (~6 s) to save its model: Keras' serializer would import it only to ask whether it is there
-    (keras_common.serving.tensorflow_not_asked). The file still loads to the same weights. In a
-    fresh interpreter: this process's other tests (collected beside these) may have imported
-    anything."""
+    (keras_common.serving.tensorflow_not_asked). The file still loads to the same weights."""
     path = tmp_path / "model.keras"
     code = (
         "import sys, numpy as np\n"
@@ -94,16 +101,13 @@ def test_training_and_saving_start_neither_tensorflow_nor_torch(tmp_path):
         f"loaded = load_model({str(path)!r}, spec, 'cpu')\n"
         "print(np.array_equal(loaded.predict_logits(x), t.predict_logits(x)))"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.split("\n")[-3:-1] == ["[]", "True"]
+    assert last_two_lines_in_a_fresh_interpreter(code) == ["[]", "True"]
 
 
 def test_the_idiomatic_variant_does_not_start_tensorflow(tmp_path):
     """keras.utils.set_random_seed would import TensorFlow where it is installed only to seed
     it; the idiomatic variant on JAX runs as on a machine with JAX alone, and still reproduces
-    itself from its seed. In a fresh interpreter, as above."""
+    itself from its seed."""
     code = (
         "import sys, numpy as np\n"
         "from mlpcompare.frameworks.keras_jax import idiomatic\n"
@@ -119,10 +123,7 @@ def test_the_idiomatic_variant_does_not_start_tensorflow(tmp_path):
         "print(sorted({'tensorflow', 'torch'} & set(sys.modules)))\n"
         "print(runs[0] == runs[1])"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.split("\n")[-3:-1] == ["[]", "True"]
+    assert last_two_lines_in_a_fresh_interpreter(code) == ["[]", "True"]
 
 
 def test_environment_records_the_backend_precision_and_threads(keras_jax):
