@@ -138,8 +138,16 @@ def test_the_chosen_recipe_takes_every_studys_better_level_and_the_better_one_on
     assert "| optimizers | adamw |" in text and "already set by a better-scoring study" in text
 
 
-@pytest.mark.parametrize("test_bump, verdict", [(0.008, "met"), (0.004, "not met")])
-def test_the_page_says_whether_the_best_study_meets_the_goal(tmp_path, test_bump, verdict):
+# The fake seeds are 0.05 points apart, so a mean's 95 % interval is about ±0.12 points.
+@pytest.mark.parametrize("test_bump, verdict, doubt", [
+    (0.012, "met", None),  # 99.00 %, its interval well above 98.5
+    (0.008, "met", "numpy (98.48 to 98.72 %), torch (98.48 to 98.72 %) reach below 98.5 %: "
+                   "these seeds' means meet it, other seeds could miss it."),
+    (0.006, "not met", "numpy (98.28 to 98.52 %), torch (98.28 to 98.52 %) reach above 98.5 "
+                       "%: these seeds' means miss it, other seeds could meet it."),
+    (0.004, "not met", None),  # 98.20 %, its interval well below
+])  # fmt: skip
+def test_the_page_says_whether_the_best_study_meets_the_goal(tmp_path, test_bump, verdict, doubt):
     out, made = collect_and_choose(tmp_path, val_bump=0.004)
     fake_study(tmp_path / "results", val_bump=0.0, test_bump=test_bump, study="best",
                axis="recipe", levels=["project", "chosen"], bumped="none", prefix="",
@@ -149,6 +157,10 @@ def test_the_page_says_whether_the_best_study_meets_the_goal(tmp_path, test_bump
     accuracy = 97.8 + test_bump * 100
     assert f"numpy {accuracy:.2f} %, torch {accuracy:.2f} %" in text
     assert f"within 0.2 points of each other: {verdict}." in text
+    if doubt:
+        assert f"The 95 % intervals over the seeds of {doubt}" in text
+    else:
+        assert "95 % intervals over the seeds of" not in text
     # A best study of an earlier choice is not taken for the current one.
     made["chosen"] = {**made["chosen"], "lr": 0.01}
     io.write_json(made, out / "best.json")

@@ -58,7 +58,8 @@ def goal(summary: pd.DataFrame, variants: list[dict], made: dict) -> dict | None
     """How the chosen recipe did in the best study (its ``summary`` and ``variants``) against
     :data:`GOAL_ACCURACY` and :data:`GOAL_SPREAD`; None when the study has no ``chosen``
     level. ``current`` is False when that level's recipe is not the one ``made`` chose now
-    (the study ran an earlier choice)."""
+    (the study ran an earlier choice); ``crossing`` names the frameworks whose 95 % interval
+    over the seeds could overturn the verdict, with that interval."""
     level = next((v for v in variants if v["name"] == "chosen"), None)
     if level is None:
         return None
@@ -66,13 +67,26 @@ def goal(summary: pd.DataFrame, variants: list[dict], made: dict) -> dict | None
     per_framework = {
         row["framework"]: float(row["test_accuracy_mean"]) for _, row in rows.iterrows()
     }
+    interval = {
+        row["framework"]: (float(row["test_accuracy_low"]), float(row["test_accuracy_high"]))
+        for _, row in rows.iterrows()
+    }
     low, high = min(per_framework.values()), max(per_framework.values())
+    met = low >= GOAL_ACCURACY and high - low <= GOAL_SPREAD
+    # A mean over a few seeds is uncertain: name the frameworks whose 95 % interval crosses the
+    # goal's accuracy on the side that could overturn the verdict (below it where the goal is
+    # met; above it for a framework that misses it).
+    if met:
+        crossing = {fw: span for fw, span in interval.items() if span[0] < GOAL_ACCURACY}
+    else:
+        crossing = {fw: span for fw, span in interval.items()
+                    if per_framework[fw] < GOAL_ACCURACY <= span[1]}  # fmt: skip
     return {
         "current": recipe(level["arch"], level["training"]) == made.get("chosen"),
         "per_framework": per_framework,
         "seeds": int(rows["n_seeds"].min()),
         "low": low, "high": high, "spread": high - low,
-        "met": low >= GOAL_ACCURACY and high - low <= GOAL_SPREAD,
+        "met": met, "crossing": crossing,
     }  # fmt: skip
 
 

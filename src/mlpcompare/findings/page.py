@@ -259,10 +259,20 @@ def goal_lines(folder: Path, made: dict) -> list[str]:
                 "run `presets/best.yaml` again."]  # fmt: skip
     each = ", ".join(f"{fw} {acc:.2f} %" for fw, acc in found["per_framework"].items())
     verdict = "met" if found["met"] else "not met"
-    return [f"The chosen recipe's test accuracy, mean of {found['seeds']} seeds: {each}; "
+    line = (f"The chosen recipe's test accuracy, mean of {found['seeds']} seeds: {each}; "
             f"{found['low']:.2f} to {found['high']:.2f} %, {found['spread']:.2f} points apart. "
             f"The goal, at least {choice.GOAL_ACCURACY} % in every framework and within "
-            f"{choice.GOAL_SPREAD} points of each other: {verdict}."]  # fmt: skip
+            f"{choice.GOAL_SPREAD} points of each other: {verdict}.")  # fmt: skip
+    if found["crossing"]:
+        which = ", ".join(
+            f"{fw} ({lo:.2f} to {hi:.2f} %)" for fw, (lo, hi) in found["crossing"].items()
+        )
+        side = "below" if found["met"] else "above"
+        line += (f" The 95 % intervals over the seeds of {which} reach {side} "
+                 f"{choice.GOAL_ACCURACY} %: these seeds' means "
+                 f"{'meet' if found['met'] else 'miss'} it, other seeds could "
+                 f"{'miss' if found['met'] else 'meet'} it.")  # fmt: skip
+    return [line]
 
 
 def render(folder: str | Path, presets: str | Path, references: dict) -> str:
