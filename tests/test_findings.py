@@ -143,8 +143,8 @@ def test_the_chosen_recipe_takes_every_studys_better_level_and_the_better_one_on
     (0.012, "met", None),  # 99.00 %, its interval well above 98.5
     (0.008, "met", "numpy (98.48 to 98.72 %), torch (98.48 to 98.72 %) reach below 98.5 %: "
                    "these seeds' means meet it, other seeds could miss it."),
-    (0.006, "not met", "numpy (98.28 to 98.52 %), torch (98.28 to 98.52 %) reach above 98.5 "
-                       "%: these seeds' means miss it, other seeds could meet it."),
+    (0.006, "not met", "numpy (98.28 to 98.52 %), torch (98.28 to 98.52 %) reach above "
+                       "98.5 %: these seeds' means miss it, other seeds could meet it."),
     (0.004, "not met", None),  # 98.20 %, its interval well below
 ])  # fmt: skip
 def test_the_page_says_whether_the_best_study_meets_the_goal(tmp_path, test_bump, verdict, doubt):
