@@ -267,11 +267,12 @@ def goal_lines(folder: Path, made: dict) -> list[str]:
         which = ", ".join(
             f"{fw} ({lo:.2f} to {hi:.2f} %)" for fw, (lo, hi) in found["crossing"].items()
         )
-        side = "below" if found["met"] else "above"
+        side, these, others = (
+            ("below", "meet", "miss") if found["met"] else ("above", "miss", "meet")
+        )
         line += (f" The 95 % intervals over the seeds of {which} reach {side} "
-                 f"{choice.GOAL_ACCURACY} %: these seeds' means "
-                 f"{'meet' if found['met'] else 'miss'} it, other seeds could "
-                 f"{'miss' if found['met'] else 'meet'} it.")  # fmt: skip
+                 f"{choice.GOAL_ACCURACY} %: these seeds' means {these} it, other seeds could "
+                 f"{others} it.")  # fmt: skip
     return [line]
 
 
